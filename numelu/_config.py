@@ -1,0 +1,98 @@
+"""Where numelu runs: the target and the serial/threaded thresholds.
+
+Precedence, per call: ``target=`` argument > innermost ``numelu.config(...)`` block (per thread
+and per asyncio task, via ``contextvars``) > environment (``NUMELU_TARGET``,
+``NUMELU_PARALLEL_THRESHOLD``) > defaults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+TARGETS = ("auto", "cpu", "parallel", "cuda")
+
+#: Elements from which "auto" runs the threaded CPU kernels, per kernel kind.  Measured with
+#: ``python benchmarks/thresholds.py`` on the 2-core reference machine (README, "How targets are
+#: chosen"): below these sizes the thread pool's wake-up costs more than it saves.
+DEFAULT_THRESHOLDS = {"exp": 65_536, "cheap": 1_048_576}
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; valid targets are {', '.join(TARGETS)}")
+    return target
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str = "auto"
+    #: None: per-kind defaults; an int: one threshold for every kind.
+    parallel_threshold: int | None = None
+
+    def threshold(self, kind: str) -> int:
+        if self.parallel_threshold is not None:
+            return self.parallel_threshold
+        return DEFAULT_THRESHOLDS[kind]
+
+
+def _from_environment() -> Settings:
+    target = check_target(os.environ.get("NUMELU_TARGET", "auto").strip().lower() or "auto")
+    raw = os.environ.get("NUMELU_PARALLEL_THRESHOLD", "").strip()
+    threshold = None
+    if raw:
+        try:
+            threshold = int(float(raw))
+        except ValueError:
+            raise ValueError(
+                f"NUMELU_PARALLEL_THRESHOLD must be a number of elements, got {raw!r}"
+            ) from None
+    return Settings(target=target, parallel_threshold=threshold)
+
+
+_current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("numelu_settings", default=None)
+_environment: Settings | None = None
+
+
+def current() -> Settings:
+    """The settings in force for this thread/task."""
+    settings = _current.get()
+    if settings is not None:
+        return settings
+    global _environment
+    if _environment is None:
+        _environment = _from_environment()
+    return _environment
+
+
+def reload_environment() -> Settings:
+    """Re-read ``NUMELU_*`` environment variables (they are read once, on first use)."""
+    global _environment
+    _environment = None
+    return current()
+
+
+@contextlib.contextmanager
+def config(*, target: str | None = None, parallel_threshold: int | None = None) -> Iterator[Settings]:
+    """Override the target and/or the parallel threshold inside a ``with`` block.
+
+    Thread-safe: the override is seen only by the thread (or asyncio task) that entered it.
+
+    >>> with numelu.config(target="cpu"):
+    ...     numelu.elu(big_array)          # serial even for a large array
+    """
+    changes = {}
+    if target is not None:
+        changes["target"] = check_target(target)
+    if parallel_threshold is not None:
+        if parallel_threshold < 0:
+            raise ValueError("parallel_threshold must be >= 0")
+        changes["parallel_threshold"] = int(parallel_threshold)
+    token = _current.set(replace(current(), **changes))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)

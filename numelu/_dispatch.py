@@ -1,0 +1,229 @@
+"""The ufunc-like object behind each public function, and the rules that pick a target.
+
+Per call (SPEC section 5):
+1. ``target=`` given -> that target;
+2. an input with ``__cuda_array_interface__`` -> CUDA;
+3. an input whose type overrides ``__array_ufunc__`` (Dask, xarray, pandas) -> the genuine ufunc,
+   so that library keeps control;
+4. otherwise the serial CPU ufunc below the parallel threshold, the threaded one above it.
+
+The CPU ufuncs are genuine ``numpy.ufunc`` objects (see ``_ufunc.py``), so NumPy itself does the
+broadcasting, type resolution, casting, ``out=``/``where=`` checks and overlap handling.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+import threading
+from typing import Any
+
+import numpy as np
+
+from numelu import _config, _safety
+from numelu._table import FunctionSpec
+
+_LOOP_CHARS = "efd"
+_BAD_KINDS = {"c": "complex", "O": "object", "S": "bytes", "U": "string", "V": "void",
+              "M": "datetime", "m": "timedelta", "T": "string"}
+_build_lock = threading.RLock()
+
+
+def _has_ufunc_override(value: Any) -> bool:
+    method = getattr(type(value), "__array_ufunc__", None)
+    return method is not None and method is not np.ndarray.__array_ufunc__
+
+
+def _is_device_array(value: Any) -> bool:
+    return hasattr(value, "__cuda_array_interface__")
+
+
+class ElementwiseFunction:
+    """A NumPy-ufunc-like function compiled for serial CPU, threaded CPU and CUDA."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self.__name__ = self.__qualname__ = spec.name
+        self.__module__ = "numelu"
+        self.__doc__ = _docstring(spec)
+        self.nin = spec.nin
+        self.nout = 1
+        self.nargs = spec.nin + 1
+        self.ntypes = len(_LOOP_CHARS)
+        self.types = [c * spec.nin + "->" + c for c in _LOOP_CHARS]
+        self.identity = None
+        self.signature = None
+        self._ufuncs: dict[str, np.ufunc] = {}
+        self._default_alpha = spec.has_alpha
+
+    # ------------------------------------------------------------------ compiled ufuncs
+
+    def _ufunc(self, target: str) -> np.ufunc:
+        ufunc = self._ufuncs.get(target)
+        if ufunc is None:
+            with _build_lock:
+                ufunc = self._ufuncs.get(target)
+                if ufunc is None:
+                    ufunc = self._build(target)
+                    self._ufuncs[target] = ufunc
+        return ufunc
+
+    def _build(self, target: str) -> np.ufunc:
+        if target == "cuda":
+            from numelu import _cuda
+
+            return _cuda.cuda_ufunc(self.spec)
+        from numelu._loops import make_loop
+        from numelu._ufunc import make_ufunc
+
+        loops = [(char, make_loop(self.spec, char, target == "parallel")) for char in _LOOP_CHARS]
+        ufunc = make_ufunc(self.spec.name, self.__doc__, self.spec.nin, loops)
+        module = f"numelu._ufuncs_{target}"
+        ufunc.__module__ = module          # pickles by reference to numelu._ufuncs_<target>.<name>
+        setattr(importlib.import_module(module), self.spec.name, ufunc)
+        return ufunc
+
+    @property
+    def cpu(self) -> np.ufunc:
+        """The genuine serial CPU ``numpy.ufunc`` (compiled on first use, cached on disk)."""
+        return self._ufunc("cpu")
+
+    @property
+    def parallel(self) -> np.ufunc:
+        """The genuine threaded CPU ``numpy.ufunc`` (long contiguous runs split over threads)."""
+        return self._ufunc("parallel")
+
+    @property
+    def cuda(self):
+        """The genuine CUDA ufunc (``@vectorize(target="cuda")``), built on first use."""
+        return self._ufunc("cuda")
+
+    # ------------------------------------------------------------------ calling
+
+    def __call__(self, *args: Any, out: Any = None, target: str | None = None, **kwargs: Any):
+        spec = self.spec
+        if len(args) == spec.nin - 1 and self._default_alpha:
+            args = (*args, 1.0)
+        elif len(args) == spec.nin + 1 and out is None:   # out given positionally, as NumPy allows
+            out, args = args[-1], args[:-1]
+        elif len(args) != spec.nin:
+            raise TypeError(
+                f"{spec.name}() takes {spec.nin} positional input(s) "
+                f"({', '.join(spec.inputs)}), got {len(args)}"
+            )
+        if out is not None:
+            kwargs["out"] = out
+
+        settings = _config.current()
+        chosen = settings.target if target is None else _config.check_target(target)
+        if chosen == "cuda" or (chosen == "auto" and any(map(_is_device_array, args))):
+            from numelu import _cuda
+
+            return _cuda.call(self, args, kwargs)
+        if any(map(_has_ufunc_override, args)) or (out is not None and _any_override(out)):
+            return self._ufunc("cpu")(*args, **kwargs)
+
+        args = self._checked(args)
+        if chosen == "auto":
+            size = max((a.size for a in args if type(a) is np.ndarray), default=1)
+            chosen = "parallel" if size >= settings.threshold(spec.kind) else "cpu"
+        if chosen == "parallel":
+            if _safety.try_enter_parallel():
+                try:
+                    return self._ufunc("parallel")(*args, **kwargs)
+                finally:
+                    _safety.leave_parallel()
+            chosen = "cpu"
+        return self._ufunc(chosen)(*args, **kwargs)
+
+    def _checked(self, args: tuple) -> tuple:
+        """Inputs as arrays or scalars NumPy accepts; TypeError/ValueError for bad ones."""
+        checked = []
+        for position, value in enumerate(args):
+            if type(value) is not np.ndarray and not isinstance(value, (float, int, np.generic)):
+                value = np.asarray(value)
+            kind = value.dtype.kind if hasattr(value, "dtype") else (
+                "c" if isinstance(value, complex) else "f")
+            if kind in _BAD_KINDS:
+                dtype = value.dtype if hasattr(value, "dtype") else type(value).__name__
+                raise TypeError(
+                    f"numelu.{self.spec.name}: input {self.spec.inputs[position]!r} has "
+                    f"{_BAD_KINDS[kind]} dtype {dtype}; only real (float, integer, bool) "
+                    f"inputs are supported"
+                )
+            checked.append(value)
+        if self.spec.alpha_rule is not None:
+            self._check_alpha(checked[-1])
+        return tuple(checked)
+
+    def _check_alpha(self, alpha: Any) -> None:
+        if isinstance(alpha, np.ndarray):
+            if alpha.ndim:
+                return
+            alpha = alpha[()]
+        if not isinstance(alpha, numbers.Real):
+            return
+        rule = self.spec.alpha_rule
+        bad = ((rule == "nonzero" and alpha == 0) or (rule == "nonnegative" and alpha < 0)
+               or (rule == "positive" and not alpha > 0))
+        if bad:
+            need = {"nonzero": "alpha != 0", "nonnegative": "alpha >= 0",
+                    "positive": "alpha > 0"}[rule]
+            raise ValueError(f"numelu.{self.spec.name} needs {need}, got alpha={alpha!r}")
+
+    # ------------------------------------------------------------------ ufunc methods
+
+    def outer(self, *args: Any, target: str | None = None, **kwargs: Any):
+        """``outer`` as on a NumPy ufunc: the function of every combination of the inputs."""
+        chosen = _config.current().target if target is None else _config.check_target(target)
+        if chosen == "cuda":
+            raise NotImplementedError(f"numelu.{self.spec.name}.outer runs on the CPU only")
+        args = self._checked(args) if not any(map(_has_ufunc_override, args)) else args
+        return self._ufunc("parallel" if chosen == "parallel" else "cpu").outer(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<numelu function {self.spec.name!r} ({', '.join(self.spec.inputs)})>"
+
+    def __reduce__(self) -> str:
+        return self.spec.name      # pickled by reference: numelu.<name>
+
+
+def _any_override(out: Any) -> bool:
+    outs = out if isinstance(out, tuple) else (out,)
+    return any(map(_has_ufunc_override, outs))
+
+
+def _docstring(spec: FunctionSpec) -> str:
+    params = {
+        "x": "x : array_like\n    Input (real; integers and bool are cast as NumPy casts them).",
+        "y": "y : array_like\n    The output of the forward function.",
+        "grad": "grad : array_like\n    The incoming gradient (of the loss with respect to the output).",
+        "alpha": "alpha : array_like, optional\n    The ELU/CELU parameter (default 1.0); a scalar "
+                 "or an array broadcast against the other inputs.",
+    }
+    lines = [
+        f"{spec.name}({', '.join(spec.inputs)}, /, out=None, *, where=True, casting='same_kind', "
+        f"order='K', dtype=None, target=None)",
+        "",
+        f"Elementwise ``{spec.math}``.",
+        "",
+        "A NumPy ufunc compiled by Numba (loops for float16, float32 and float64).",
+        "",
+        "Parameters",
+        "----------",
+        *[params[name] for name in spec.inputs],
+        "out, where, casting, order, dtype\n    As for any NumPy ufunc.",
+        "target : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Where to run; 'auto' "
+        "(default) picks CUDA for device arrays, threads for large arrays.",
+        "",
+        "Returns",
+        "-------",
+        "ndarray or scalar (or the caller's array type for CUDA and __array_ufunc__ inputs)",
+    ]
+    scalar_doc = getattr(spec.formula, "__doc__", "") or ""
+    notes = [line.strip() for line in scalar_doc.strip().splitlines()[1:] if line.strip()]
+    if notes:
+        lines += ["", "Notes", "-----", *notes]
+    if spec.example:
+        lines += ["", "Examples", "--------", ">>> import numelu", spec.example]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,242 @@
+"""exp and expm1 for float32 and float64, written so that LLVM vectorises them.
+
+Numba compiles ``math.exp``/``math.expm1`` to scalar libm calls, which keeps every loop that
+uses them scalar.  Here both are plain arithmetic (DESIGN.md section 3):
+
+* range reduction ``x = k*ln2 + r`` with ``k = round(x/ln2)`` and ln2 split in two parts
+  (Cody-Waite), the rounding error of ``r`` kept as ``r_lo``;
+* ``expm1(r) = r + r**2 * (1/2 + r*Q(r))`` with a Taylor polynomial ``Q`` (degree 10 for
+  float64, 6 for float32, in the argument's own precision);
+* ``2**k`` built from exponent bits, and the final ``2**k*expm1(r) + (2**k - 1)`` summed with an
+  exact Fast2Sum so only one rounding of size 1/2 ulp is left.
+
+Every function takes ``(x, x_lo)``: the argument as an unevaluated sum, so CELU can pass the
+rounding error of ``x / alpha`` and keep ``exp(x / alpha)`` within an ulp.  The arguments are
+clamped before the reduction, so NaN or infinite input never raises a floating-point flag; the
+callers select the NaN/inf results themselves.
+
+``expm1``, ``exp``, ``expm1_hilo`` and ``exp_hilo`` are stubs with one implementation per target:
+this vectorisable one on the CPU, libdevice's on CUDA (``numelu._cuda``), ``math`` in Python.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core.extending import intrinsic, overload
+
+# ---------------------------------------------------------------------------------------------
+# Stubs: what numelu.scalar calls.  The Python bodies are the reference semantics.
+
+
+def expm1(x):
+    """``exp(x) - 1`` without cancellation near 0."""
+    return type(x)(math.expm1(x))
+
+
+def exp(x):
+    """``exp(x)``."""
+    return type(x)(math.exp(x))
+
+
+def expm1_hilo(x, x_lo):
+    """``expm1(x + x_lo)`` for a correction ``|x_lo| <= ulp(x)/2``."""
+    return type(x)(math.expm1(float(x) + float(x_lo)))
+
+
+def exp_hilo(x, x_lo):
+    """``exp(x + x_lo)`` for a correction ``|x_lo| <= ulp(x)/2``."""
+    return type(x)(math.exp(float(x) + float(x_lo)))
+
+
+def fma(a, b, c):
+    """``a*b + c`` rounded once."""
+    from fractions import Fraction
+
+    return type(a)(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Bit casts and a fused multiply-add, as LLVM instructions.
+
+_INT_FOR = {types.float64: types.int64, types.float32: types.int32}
+
+
+@intrinsic
+def float_bits(typingctx, x):
+    """The IEEE bits of a float as a signed integer of the same width."""
+    result = _INT_FOR[x]
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(result))
+
+    return result(x), codegen
+
+
+@intrinsic
+def bits_float(typingctx, bits, like):
+    """The float of ``like``'s type whose IEEE bits are the low bits of the integer ``bits``."""
+    if not (isinstance(bits, types.Integer) and like in _INT_FOR):
+        return None
+    width = _INT_FOR[like].bitwidth
+
+    def codegen(context, builder, signature, args):
+        value = args[0]
+        if bits.bitwidth > width:
+            value = builder.trunc(value, ir.IntType(width))
+        elif bits.bitwidth < width:
+            value = builder.sext(value, ir.IntType(width))
+        return builder.bitcast(value, context.get_value_type(like))
+
+    return like(bits, like), codegen
+
+
+@intrinsic
+def _llvm_fma(typingctx, a, b, c):
+    if not (a == b == c and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llty = context.get_value_type(a)
+        fn = builder.module.declare_intrinsic("llvm.fma", [llty])
+        return builder.call(fn, args)
+
+    return a(a, b, c), codegen
+
+
+@overload(fma, target="cpu")
+def _fma_cpu(a, b, c):
+    return lambda a, b, c: _llvm_fma(a, b, c)
+
+
+# ---------------------------------------------------------------------------------------------
+# The vectorisable kernels, one set per float type.
+
+
+def _taylor_tail(degree: int) -> tuple[float, ...]:
+    """Coefficients of Q in ``expm1(r) = r + r**2*(1/2 + r*Q(r))``, highest power first."""
+    return tuple(1.0 / math.factorial(n) for n in range(degree, 2, -1))
+
+
+def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_bits: int,
+           exponent_bias: int, ln2_hi: float, ln2_lo: float, degree: int,
+           expm1_low: float, exp_low: float, high: float):
+    f = ftype
+    inv_ln2, ln2_hi, ln2_lo = f(1.0 / math.log(2.0)), f(ln2_hi), f(ln2_lo)
+    shifter = f(1.5 * 2.0**mantissa_bits)
+    shifter_bits = itype(np.array(shifter).view(itype))
+    coeffs = tuple(f(c) for c in _taylor_tail(degree))
+    half, one, zero, inf = f(0.5), f(1.0), f(0.0), f(np.inf)
+    expm1_low, exp_low, high = f(expm1_low), f(exp_low), f(high)
+    bias, mbits = itype(exponent_bias), itype(mantissa_bits)
+    deep = itype(-(exponent_bias - 2))          # below this 2**k is subnormal: scale in two steps
+    deep_shift = itype(mantissa_bits + 12)
+    deep_scale = f(2.0 ** -(mantissa_bits + 12))
+    n_coeffs = len(coeffs)
+
+    @njit(inline="always")
+    def reduce(x, x_lo, low):
+        """Clamp, then split x + x_lo = k*ln2 + r + r_lo; return (2**k parts, r, r_lo, expm1(r) - r)."""
+        small = x < low
+        x = x if x > low else low
+        x = x if x < high else high
+        x_lo = zero if small else x_lo
+        t = x * inv_ln2 + shifter
+        kf = t - shifter
+        k = float_bits(t) - shifter_bits
+        hi = x - kf * ln2_hi                      # exact: ln2_hi has trailing zero bits
+        lo = kf * ln2_lo - x_lo
+        r = hi - lo
+        r_lo = (hi - r) - lo
+        q = coeffs[0]
+        for i in range(1, n_coeffs):
+            q = q * r + coeffs[i]
+        tail = r * r * (half + r * q) + r_lo * (one + r)
+        is_deep = k < deep
+        k1 = k + deep_shift if is_deep else k
+        scale = bits_float((k1 + bias) << mbits, one)
+        post = deep_scale if is_deep else one
+        return scale, post, r, tail
+
+    @njit(inline="always")
+    def expm1_hilo_impl(x, x_lo):
+        scale, post, r, tail = reduce(x, x_lo, expm1_low)
+        a = scale - one
+        b = scale * r
+        s = a + b
+        err = (a - s) + b                         # Fast2Sum: |a| >= |b| or a == 0
+        y = s + (err + scale * tail)
+        return inf if x > high else y
+
+    @njit(inline="always")
+    def exp_hilo_impl(x, x_lo):
+        scale, post, r, tail = reduce(x, x_lo, exp_low)
+        b = scale * r
+        s = scale + b
+        err = (scale - s) + b
+        y = (s + (err + scale * tail)) * post
+        y = zero if x < exp_low else y
+        return inf if x > high else y
+
+    return expm1_hilo_impl, exp_hilo_impl
+
+
+_KERNELS = {
+    types.float64: _build(
+        np.float64, np.int64, mantissa_bits=52, exponent_bias=1023,
+        ln2_hi=6.93147180369123816490e-01, ln2_lo=1.90821492927058770002e-10, degree=13,
+        expm1_low=-64.0, exp_low=-746.0, high=709.78,
+    ),
+    types.float32: _build(
+        np.float32, np.int32, mantissa_bits=23, exponent_bias=127,
+        ln2_hi=6.9314575195e-01, ln2_lo=1.4286067653e-06, degree=8,
+        expm1_low=-32.0, exp_low=-104.0, high=88.72,
+    ),
+}
+
+
+def _kernel_for(x, which: int):
+    kernels = _KERNELS.get(x)
+    return None if kernels is None else kernels[which]
+
+
+@overload(expm1_hilo, target="cpu")
+def _expm1_hilo_cpu(x, x_lo):
+    impl = _kernel_for(x, 0)
+    if impl is not None:
+        return lambda x, x_lo: impl(x, x_lo)
+
+
+@overload(exp_hilo, target="cpu")
+def _exp_hilo_cpu(x, x_lo):
+    impl = _kernel_for(x, 1)
+    if impl is not None:
+        return lambda x, x_lo: impl(x, x_lo)
+
+
+@overload(expm1, target="cpu")
+def _expm1_cpu(x):
+    impl = _kernel_for(x, 0)
+    if impl is not None:
+        return lambda x: impl(x, _zero_like(x))
+
+
+@overload(exp, target="cpu")
+def _exp_cpu(x):
+    impl = _kernel_for(x, 1)
+    if impl is not None:
+        return lambda x: impl(x, _zero_like(x))
+
+
+def _zero_like(x):
+    return type(x)(0.0)
+
+
+@overload(_zero_like, target="generic")
+def _zero_like_ov(x):
+    if isinstance(x, types.Float):
+        zero = np.dtype(str(x)).type(0.0)
+        return lambda x: zero

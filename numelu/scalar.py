@@ -1,0 +1,170 @@
+"""The scalar formulas of numelu, written once and used by every target.
+
+Each function here is a plain Python function that Numba can also compile (``register_jitable``):
+call it from Python, from your own ``@numba.njit`` code, or from ``@numba.cuda.jit`` kernels.  On
+the CPU, ``exp``/``expm1`` compile to numelu's vectorisable kernels; on CUDA to libdevice's.
+
+Branches are written as selects over values computed for every input (the exp is evaluated on a
+clamped argument), so that LLVM can vectorise a loop over them, and so that NaN propagates:
+a NaN input takes neither the ``x > 0`` nor the ``x <= 0`` branch and comes out as itself.
+
+Example::
+
+    import numba, numelu.scalar as S
+
+    @numba.njit
+    def my_elu_sum(xs, alpha):
+        total = 0.0
+        for x in xs:
+            total += S.elu(x, alpha)
+        return total
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import types
+from numba.core.extending import overload, register_jitable
+
+from numelu._mathfn import exp, exp_hilo, expm1, expm1_hilo, fma
+
+#: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
+SELU_ALPHA = 1.6732632423543772848170429916717
+#: SELU's scale (Klambauer et al. 2017), as PyTorch uses it.
+SELU_SCALE = 1.0507009873554804934193349852946
+#: ``SELU_SCALE * SELU_ALPHA``, rounded once (in float64 and, separately, in float32).
+SELU_SCALE_ALPHA = 1.7580993408473768
+
+__all__ = [
+    "SELU_ALPHA", "SELU_SCALE", "celu", "celu_backward", "celu_derivative",
+    "celu_derivative_from_output", "elu", "elu_backward", "elu_derivative",
+    "elu_derivative_from_output", "selu", "selu_backward", "selu_derivative",
+    "selu_derivative_from_output",
+]
+
+
+def const(value, like):
+    """``value`` as a number of ``like``'s type (so float32 code stays float32)."""
+    return type(like)(value)
+
+
+@overload(const, target="generic")
+def _const_ov(value, like):
+    if isinstance(like, types.Float):
+        cast = np.dtype(str(like)).type
+        return lambda value, like: cast(value)
+
+
+@register_jitable
+def _select_nonpositive(x, value_if_positive, value_if_nonpositive):
+    """``value_if_positive`` where x > 0, ``value_if_nonpositive`` where x <= 0, x where NaN."""
+    tail = value_if_nonpositive if x <= const(0.0, x) else x
+    return value_if_positive if x > const(0.0, x) else tail
+
+
+@register_jitable
+def _quotient(x, alpha):
+    """``x / alpha`` as an unevaluated sum ``q + q_lo`` (exact to twice the working precision)."""
+    q = x / alpha
+    q_lo = fma(-q, alpha, x) / alpha
+    finite = abs(q_lo) < const(math.inf, x)
+    return q, (q_lo if finite else const(0.0, x))
+
+
+# --------------------------------------------------------------------------- forward
+
+
+@register_jitable
+def elu(x, alpha):
+    """ELU: ``alpha * expm1(x)`` if ``x < 0`` else ``x`` (zeros keep their sign)."""
+    negative_part = alpha * expm1(x)
+    return negative_part if x < const(0.0, x) else x
+
+
+@register_jitable
+def selu(x):
+    """SELU: ``SELU_SCALE * elu(x, SELU_ALPHA)``."""
+    negative_part = const(SELU_SCALE_ALPHA, x) * expm1(x)
+    return negative_part if x < const(0.0, x) else const(SELU_SCALE, x) * x
+
+
+@register_jitable
+def celu(x, alpha):
+    """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
+    q, q_lo = _quotient(x, alpha)
+    negative_part = alpha * expm1_hilo(q, q_lo)
+    return negative_part if x < const(0.0, x) else x
+
+
+# --------------------------------------------------------------------------- derivatives
+
+
+@register_jitable
+def elu_derivative(x, alpha):
+    """d elu / dx: ``1`` if ``x > 0`` else ``alpha * exp(x)`` (``alpha`` at both zeros)."""
+    return _select_nonpositive(x, const(1.0, x), alpha * exp(x))
+
+
+@register_jitable
+def selu_derivative(x):
+    """d selu / dx: ``SELU_SCALE`` if ``x > 0`` else ``SELU_SCALE * SELU_ALPHA * exp(x)``."""
+    return _select_nonpositive(x, const(SELU_SCALE, x), const(SELU_SCALE_ALPHA, x) * exp(x))
+
+
+@register_jitable
+def celu_derivative(x, alpha):
+    """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
+    q, q_lo = _quotient(x, alpha)
+    return _select_nonpositive(x, const(1.0, x), exp_hilo(q, q_lo))
+
+
+@register_jitable
+def elu_derivative_from_output(y, alpha):
+    """d elu / dx from the output y: ``1`` if ``y > 0`` else ``y + alpha``.
+
+    Needs ``alpha >= 0``.  Exact where ``y + alpha`` is; returns 0 once ``y`` has rounded to
+    ``-alpha`` (x below about -17.3 in float32, -37.4 in float64, for alpha = 1), where
+    ``elu_derivative(x)`` still has its true tiny value.
+    """
+    return _select_nonpositive(y, const(1.0, y), y + alpha)
+
+
+@register_jitable
+def selu_derivative_from_output(y):
+    """d selu / dx from the output y: ``SELU_SCALE`` if ``y > 0`` else ``y + SELU_SCALE*SELU_ALPHA``.
+
+    Returns 0 once ``y`` has rounded to ``-SELU_SCALE*SELU_ALPHA`` (very negative x).
+    """
+    return _select_nonpositive(y, const(SELU_SCALE, y), y + const(SELU_SCALE_ALPHA, y))
+
+
+@register_jitable
+def celu_derivative_from_output(y, alpha):
+    """d celu / dx from the output y: ``1`` if ``y > 0`` else ``y / alpha + 1``.
+
+    Needs ``alpha > 0``.  Returns 0 once ``y`` has rounded to ``-alpha`` (very negative x).
+    """
+    return _select_nonpositive(y, const(1.0, y), y / alpha + const(1.0, y))
+
+
+# --------------------------------------------------------------------------- backward (VJP)
+
+
+@register_jitable
+def elu_backward(grad, x, alpha):
+    """``grad * elu_derivative(x, alpha)`` in one pass."""
+    return grad * elu_derivative(x, alpha)
+
+
+@register_jitable
+def selu_backward(grad, x):
+    """``grad * selu_derivative(x)`` in one pass."""
+    return grad * selu_derivative(x)
+
+
+@register_jitable
+def celu_backward(grad, x, alpha):
+    """``grad * celu_derivative(x, alpha)`` in one pass."""
+    return grad * celu_derivative(x, alpha)
