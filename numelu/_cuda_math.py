@@ -1,0 +1,88 @@
+"""CUDA implementations of the math stubs that ``numelu.scalar`` calls (``numelu._mathfn``).
+
+On the CPU the stubs compile to numelu's vectorisable polynomial kernels; on CUDA they compile to
+libdevice (``math.expm1``/``math.exp`` lower to ``__nv_expm1``/``__nv_exp`` and their ``f``
+forms, at most 1 ulp; ``fma`` to the hardware fused multiply-add).  With these overloads the
+scalar formulas compile inside any ``@cuda.jit`` kernel, numelu's own and the user's.
+
+How they get registered (and why ``import numelu`` stays free of ``numba.cuda``):
+the overloads are declared with ``numba.core.extending.overload(..., target="cuda")``.  The
+``"cuda"`` target is part of Numba's core target registry, so declaring them imports neither
+``numba.cuda`` nor numba-cuda nor any CUDA library: it only records a typing template, which
+numba-cuda's typing context consults when (and only when) a CUDA kernel is compiled.  Nothing
+CUDA-specific is touched until then (``numba.cuda.fma`` is looked up inside the overload, at
+kernel-typing time).  This module is therefore imported eagerly by ``numelu._dispatch`` (so
+``import numelu.scalar`` is enough for a user's ``@cuda.jit`` kernel) as well as by
+``numelu._cuda``; it costs well under a millisecond.
+
+``expm1_hilo``/``exp_hilo`` take the argument as an unevaluated sum ``x + x_lo`` (CELU passes
+``x / alpha`` and its rounding error): ``expm1(x + d) = expm1(x) + (expm1(x) + 1) * d`` and
+``exp(x + d) = exp(x) * (1 + d)`` to first order, which is all ``|d| <= ulp(x)/2`` needs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba.core import types
+from numba.core.extending import overload
+
+from numelu._mathfn import exp, exp_hilo, expm1, expm1_hilo, fma
+
+__all__ = ["widen"]
+
+
+def widen(x):
+    """``x`` in the type the formulas compute in: float16 -> float32, anything else unchanged."""
+    return np.float32(x) if isinstance(x, np.float16) else x
+
+
+def _is_float(*values) -> bool:
+    return all(isinstance(v, types.Float) for v in values)
+
+
+@overload(widen, target="cuda")
+def _widen_cuda(x):
+    if x == types.float16:
+        return lambda x: np.float32(x)
+    return lambda x: x
+
+
+@overload(expm1, target="cuda")
+def _expm1_cuda(x):
+    if _is_float(x):
+        return lambda x: math.expm1(x)
+
+
+@overload(exp, target="cuda")
+def _exp_cuda(x):
+    if _is_float(x):
+        return lambda x: math.exp(x)
+
+
+@overload(fma, target="cuda")
+def _fma_cuda(a, b, c):
+    if _is_float(a, b, c) and a == b == c:
+        from numba import cuda  # only ever reached while numba.cuda compiles a kernel
+
+        return lambda a, b, c: cuda.fma(a, b, c)
+
+
+@overload(expm1_hilo, target="cuda")
+def _expm1_hilo_cuda(x, x_lo):
+    if _is_float(x, x_lo):
+        def impl(x, x_lo):
+            e = math.expm1(x)
+            # e + (e + 1) * x_lo (in x's own type), except where e is infinite or NaN
+            return e + (e * x_lo + x_lo) if abs(e) < math.inf else e
+        return impl
+
+
+@overload(exp_hilo, target="cuda")
+def _exp_hilo_cuda(x, x_lo):
+    if _is_float(x, x_lo):
+        def impl(x, x_lo):
+            e = math.exp(x)
+            return e + e * x_lo if e < math.inf else e
+        return impl
