@@ -1,0 +1,145 @@
+"""``numelu.scalar``: the scalar formulas called from a user's own ``@numba.njit`` code.
+
+The user's compiled code and numelu's ufuncs run the same formulas, so for the same dtype they
+agree bit for bit; float32 arguments keep the arithmetic in float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numba import njit, types
+
+import numelu
+import numelu.scalar as S
+from numelu._table import FUNCTIONS
+
+NAMES = [spec.name for spec in FUNCTIONS]
+SPECS = {spec.name: spec for spec in FUNCTIONS}
+DTYPES = [np.float32, np.float64]
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 0.5, -0.5, 20.0, -20.0, -40.0, -100.0,
+           1e30, -1e30, math.inf, -math.inf, math.nan]
+
+
+def inputs(name: str, dtype, n: int = 4000, seed: int = 0) -> list[np.ndarray]:
+    """Data inputs (not alpha): random values over the whole useful range, plus edge values."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for _ in range(SPECS[name].nin - SPECS[name].has_alpha):
+        values = np.concatenate([rng.uniform(-30.0, 10.0, n), rng.normal(0.0, 1.0, n), SPECIAL])
+        arrays.append(values.astype(dtype))
+    # every special value meets every other in the two-input forms
+    if len(arrays) == 2:
+        pairs = np.array(np.meshgrid(SPECIAL, SPECIAL)).reshape(2, -1).astype(dtype)
+        arrays = [np.concatenate([a, p]) for a, p in zip(arrays, pairs, strict=True)]
+    return arrays
+
+
+# One user-style kernel per arity, built around whichever numelu.scalar function is asked for:
+# a plain loop over arrays, as a user would write it.
+def user_kernel(formula, nin: int, has_alpha: bool):
+    if nin == 1:
+        @njit
+        def kernel(a, out):
+            for i in range(a.size):
+                out[i] = formula(a[i])
+    elif nin == 2 and has_alpha:
+        @njit
+        def kernel(a, alpha, out):
+            for i in range(a.size):
+                out[i] = formula(a[i], alpha)
+    elif nin == 2:
+        @njit
+        def kernel(a, b, out):
+            for i in range(a.size):
+                out[i] = formula(a[i], b[i])
+    else:
+        @njit
+        def kernel(a, b, alpha, out):
+            for i in range(a.size):
+                out[i] = formula(a[i], b[i], alpha)
+    return kernel
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", NAMES)
+def test_scalar_formula_in_user_njit_matches_the_ufunc(name, dtype):
+    spec = SPECS[name]
+    formula = getattr(S, name)
+    kernel = user_kernel(formula, spec.nin, spec.has_alpha)
+    arrays = inputs(name, dtype)
+    alphas = [dtype(0.75), dtype(1.0), dtype(2.5)] if spec.has_alpha else [None]
+
+    for alpha in alphas:
+        extra = () if alpha is None else (alpha,)
+        out = np.empty_like(arrays[0])
+        with np.errstate(all="ignore"):     # FP flags are the ufunc's business, not this test's
+            kernel(*arrays, *extra, out)
+            expected = getattr(numelu, name).cpu(*arrays, *extra)
+        assert expected.dtype == dtype
+        np.testing.assert_array_equal(out, expected, err_msg=f"{name} alpha={alpha}")
+
+    # float32 in, float32 arithmetic and result: the compiled signature says so
+    signature = kernel.nopython_signatures[0]
+    assert signature.args[0] == types.Array(types.float32 if dtype is np.float32
+                                            else types.float64, 1, "C")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_scalar_functions_return_the_argument_type(dtype):
+    @njit
+    def forward_and_backward(x, alpha):
+        y = S.elu(x, alpha)
+        return y, S.elu_derivative_from_output(y, alpha), S.selu(x), S.celu_backward(x, x, alpha)
+
+    forward_and_backward(dtype(-1.5), dtype(0.5))
+    numba_type = types.float32 if dtype is np.float32 else types.float64
+    assert forward_and_backward.nopython_signatures[0].return_type == types.UniTuple(numba_type, 4)
+
+
+def test_docstring_example_sum_of_elu():
+    @njit
+    def my_elu_sum(xs, alpha):
+        total = 0.0
+        for x in xs:
+            total += S.elu(x, alpha)
+        return total
+
+    xs = np.linspace(-3.0, 3.0, 1001)
+    assert my_elu_sum(xs, 0.5) == pytest.approx(float(np.sum(numelu.elu(xs, 0.5))), rel=1e-13)
+
+
+def test_scalar_formulas_in_a_user_loss_and_its_gradient():
+    """A typical use: a fused forward + backward inside one compiled function."""
+
+    @njit
+    def loss_and_grad(x, target, alpha):
+        loss = 0.0
+        grad = np.empty_like(x)
+        for i in range(x.size):
+            y = S.celu(x[i], alpha)
+            diff = y - target[i]
+            loss += diff * diff
+            grad[i] = S.celu_backward(2.0 * diff, x[i], alpha)
+        return loss, grad
+
+    rng = np.random.default_rng(1)
+    x, target = rng.normal(size=500), rng.normal(size=500)
+    loss, grad = loss_and_grad(x, target, 1.5)
+    y = numelu.celu(x, 1.5)
+    assert loss == pytest.approx(float(np.sum((y - target) ** 2)), rel=1e-12)
+    np.testing.assert_array_equal(grad, numelu.celu_backward(2.0 * (y - target), x, 1.5))
+
+
+def test_constants_are_public_and_match_the_spec():
+    assert S.SELU_ALPHA == numelu.SELU_ALPHA == 1.6732632423543772848170429916717
+    assert S.SELU_SCALE == numelu.SELU_SCALE == 1.0507009873554804934193349852946
+
+    @njit
+    def constants():
+        return S.SELU_ALPHA, S.SELU_SCALE
+
+    assert constants() == (S.SELU_ALPHA, S.SELU_SCALE)
