@@ -20,13 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from numelu import _config, _safety
+from numelu import (
+    _config,
+    _cuda_math,  # noqa: F401 - registers CUDA overloads; imports no numba.cuda
+)
 from numelu._table import FunctionSpec
 
 _LOOP_CHARS = "efd"
 _BAD_KINDS = {"c": "complex", "O": "object", "S": "bytes", "U": "string", "V": "void",
               "M": "datetime", "m": "timedelta", "T": "string"}
 _build_lock = threading.RLock()
+_MISSING = object()   # "out" not given at all (NumPy treats an explicit out=None differently)
 
 
 def _has_ufunc_override(value: Any) -> bool:
@@ -100,19 +104,27 @@ class ElementwiseFunction:
 
     # ------------------------------------------------------------------ calling
 
-    def __call__(self, *args: Any, out: Any = None, target: str | None = None, **kwargs: Any):
+    def __call__(self, *args: Any, out: Any = _MISSING, target: str | None = None,
+                 **kwargs: Any):
         spec = self.spec
+        if self._default_alpha and "alpha" in kwargs:   # elu(x, alpha=0.5), as in PyTorch
+            if len(args) >= spec.nin:
+                raise TypeError(f"{spec.name}() got multiple values for argument 'alpha'")
+            if len(args) == spec.nin - 1:
+                args = (*args, kwargs.pop("alpha"))
         if len(args) == spec.nin - 1 and self._default_alpha:
             args = (*args, 1.0)
-        elif len(args) == spec.nin + 1 and out is None:   # out given positionally, as NumPy allows
+        elif len(args) == spec.nin + 1 and out is _MISSING:   # out given positionally
             out, args = args[-1], args[:-1]
         elif len(args) != spec.nin:
             raise TypeError(
                 f"{spec.name}() takes {spec.nin} positional input(s) "
                 f"({', '.join(spec.inputs)}), got {len(args)}"
             )
-        if out is not None:
+        if out is not _MISSING:   # an explicit out=None is passed on: NumPy reads it as "allocate"
             kwargs["out"] = out
+        else:
+            out = None
 
         settings = _config.current()
         chosen = settings.target if target is None else _config.check_target(target)
@@ -121,27 +133,22 @@ class ElementwiseFunction:
 
             return _cuda.call(self, args, kwargs)
         if any(map(_has_ufunc_override, args)) or (out is not None and _any_override(out)):
+            if spec.alpha_rule is not None:
+                self._check_alpha(args[-1])   # a bad scalar alpha is an error whatever x is
             return self._ufunc("cpu")(*args, **kwargs)
 
         args = self._checked(args)
         if chosen == "auto":
-            size = max((a.size for a in args if type(a) is np.ndarray), default=1)
+            size = max((a.size for a in args if isinstance(a, np.ndarray)), default=1)
             chosen = "parallel" if size >= settings.threshold(spec.kind) else "cpu"
-        if chosen == "parallel":
-            if _safety.try_enter_parallel():
-                try:
-                    return self._ufunc("parallel")(*args, **kwargs)
-                finally:
-                    _safety.leave_parallel()
-            chosen = "cpu"
         return self._ufunc(chosen)(*args, **kwargs)
 
     def _checked(self, args: tuple) -> tuple:
         """Inputs as arrays or scalars NumPy accepts; TypeError/ValueError for bad ones."""
         checked = []
         for position, value in enumerate(args):
-            if type(value) is not np.ndarray and not isinstance(value, (float, int, np.generic)):
-                value = np.asarray(value)
+            if not isinstance(value, (np.ndarray, float, int, np.generic)):
+                value = np.asarray(value)   # ndarray subclasses (np.ma) are kept, as NumPy does
             kind = value.dtype.kind if hasattr(value, "dtype") else (
                 "c" if isinstance(value, complex) else "f")
             if kind in _BAD_KINDS:
@@ -201,8 +208,9 @@ def _docstring(spec: FunctionSpec) -> str:
         "alpha": "alpha : array_like, optional\n    The ELU/CELU parameter (default 1.0); a scalar "
                  "or an array broadcast against the other inputs.",
     }
+    inputs = ", ".join("alpha=1.0" if name == "alpha" else name for name in spec.inputs)
     lines = [
-        f"{spec.name}({', '.join(spec.inputs)}, /, out=None, *, where=True, casting='same_kind', "
+        f"{spec.name}({inputs}, out=None, *, where=True, casting='same_kind', "
         f"order='K', dtype=None, target=None)",
         "",
         f"Elementwise ``{spec.math}``.",

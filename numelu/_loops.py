@@ -27,6 +27,7 @@ from numba.core.ccallback import CFunc
 from numba.np.ufunc.parallel import _launch_threads
 
 from numelu._pointers import ACCESSORS, address_of
+from numelu._safety import leave_parallel_region, try_enter_parallel_region
 from numelu._table import FunctionSpec
 
 LOOP_SIGNATURE = types.void(
@@ -39,39 +40,62 @@ LOOP_SIGNATURE = types.void(
 PARALLEL_CHUNK = 1 << 15
 
 
+#: The modules whose source ends up in a compiled loop: the cache key hashes exactly these.
+KERNEL_SOURCES = ("_loops.py", "_mathfn.py", "_pointers.py", "_safety.py", "_table.py", "scalar.py")
+
+
 def _source_fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
+    for name in KERNEL_SOURCES:
+        digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
 FINGERPRINT = _source_fingerprint()
 
 
-def _caller(formula: Callable, nin: int):
+#: Compile options of every piece of a loop: NumPy's error model (a division by zero gives
+#: inf/nan as in NumPy, never a Python exception inside a C callback).
+_JIT = {"error_model": "numpy"}
+
+
+def _jit(function: Callable, name: str, **options):
+    """``njit`` ``function`` under a name unique to this loop.
+
+    Numba names compiled closures after their qualified name plus a per-process counter; two
+    loops compiled in different processes into the same on-disk cache would otherwise share
+    symbol names and, loaded together, run each other's code.
+    """
+    function.__name__ = function.__qualname__ = name
+    return njit(**_JIT, **options)(function)
+
+
+def _caller(formula: Callable, nin: int, prefix: str):
     """``call(v0, v1, v2)`` that applies ``formula`` to its first ``nin`` values."""
     if nin == 1:
-        return njit(inline="always")(lambda v0, v1, v2: formula(v0))
-    if nin == 2:
-        return njit(inline="always")(lambda v0, v1, v2: formula(v0, v1))
-    return njit(inline="always")(lambda v0, v1, v2: formula(v0, v1, v2))
+        def call(v0, v1, v2):
+            return formula(v0)
+    elif nin == 2:
+        def call(v0, v1, v2):
+            return formula(v0, v1)
+    else:
+        def call(v0, v1, v2):
+            return formula(v0, v1, v2)
+    return _jit(call, f"{prefix}_call", inline="always")
 
 
-def make_segment(spec: FunctionSpec, char: str):
+def make_segment(spec: FunctionSpec, char: str, prefix: str):
     """The serial kernel over elements ``[start, stop)`` of one inner-loop call."""
     load, store, item = ACCESSORS[char]
-    call = _caller(spec.formula, spec.nin)
+    call = _caller(spec.formula, spec.nin, prefix)
     nin = spec.nin
     has_alpha = spec.has_alpha
 
-    @njit(inline="always")
     def contiguous(a0, a1, a2, out, start, stop):
         for i in range(start, stop):
             off = i * item
             store(out, off, call(load(a0, off), load(a1, off), load(a2, off)))
 
-    @njit(inline="always")
     def scalar_alpha(a0, a1, a2, out, start, stop):
         alpha = load(a2 if nin == 3 else a1, 0)
         for i in range(start, stop):
@@ -79,12 +103,14 @@ def make_segment(spec: FunctionSpec, char: str):
             v1 = alpha if nin == 2 else load(a1, off)
             store(out, off, call(load(a0, off), v1, alpha))
 
-    @njit(inline="always")
     def strided(a0, a1, a2, out, s0, s1, s2, so, start, stop):
         for i in range(start, stop):
             store(out, i * so, call(load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)))
 
-    @njit(nogil=True)
+    contiguous = _jit(contiguous, f"{prefix}_contiguous", inline="always")
+    scalar_alpha = _jit(scalar_alpha, f"{prefix}_scalar_alpha", inline="always")
+    strided = _jit(strided, f"{prefix}_strided", inline="always")
+
     def segment(a0, a1, a2, out, s0, s1, s2, so, start, stop):
         data_contiguous = s0 == item and (nin < 3 or s1 == item)
         alpha_stride = s2 if nin == 3 else s1
@@ -101,41 +127,44 @@ def make_segment(spec: FunctionSpec, char: str):
         else:
             strided(a0, a1, a2, out, s0, s1, s2, so, start, stop)
 
-    return segment
+    return _jit(segment, f"{prefix}_segment", nogil=True)
 
 
-def make_threaded(segment, chunk: int = PARALLEL_CHUNK):
+def make_threaded(segment, prefix: str, chunk: int = PARALLEL_CHUNK):
     """Split ``[0, n)`` in chunks run by Numba's thread pool."""
 
-    @njit(parallel=True, nogil=True)
     def threaded(a0, a1, a2, out, s0, s1, s2, so, n):
         chunks = (n + chunk - 1) // chunk
         for c in prange(chunks):
             start = c * chunk
             segment(a0, a1, a2, out, s0, s1, s2, so, start, min(start + chunk, n))
 
-    return threaded
+    return _jit(threaded, f"{prefix}_threaded", parallel=True, nogil=True)
 
 
-def make_whole(segment):
+def make_whole(segment, prefix: str):
     """The serial counterpart of :func:`make_threaded` (same signature)."""
 
-    @njit(nogil=True)
     def whole(a0, a1, a2, out, s0, s1, s2, so, n):
         segment(a0, a1, a2, out, s0, s1, s2, so, 0, n)
 
-    return whole
+    return _jit(whole, f"{prefix}_whole", nogil=True)
 
 
 def make_loop(spec: FunctionSpec, char: str, parallel: bool):
-    """Compile the NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d")."""
-    segment = make_segment(spec, char)
+    """Compile the NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d").
+
+    The threaded flavour uses the thread pool only for runs longer than one chunk, and only if
+    it takes numelu's process-wide gate (``_safety``): otherwise it runs the serial kernel.
+    """
+    prefix = f"numelu_{spec.name}_{char}_{'parallel' if parallel else 'cpu'}"
+    segment = make_segment(spec, char, prefix)
     if parallel:
         # Cached parallel code links against the thread pool's symbols: start the pool first.
         _launch_threads()
-        threaded = make_threaded(segment)
+        threaded = make_threaded(segment, prefix)
     else:
-        threaded = make_whole(segment)
+        threaded = make_whole(segment, prefix)   # never called; same signature as threaded
     nin = spec.nin
     chunk = PARALLEL_CHUNK
 
@@ -149,14 +178,13 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
         s1 = steps[1] if nin >= 2 else s0
         s2 = steps[2] if nin >= 3 else s1
         so = steps[nin]
-        if parallel and n > chunk:
+        if parallel and n > chunk and try_enter_parallel_region():
             threaded(a0, a1, a2, out, s0, s1, s2, so, n)
+            leave_parallel_region()
         else:
             segment(a0, a1, a2, out, s0, s1, s2, so, 0, n)
 
-    target = "parallel" if parallel else "cpu"
-    loop.__qualname__ = f"{spec.name}_{char}_{target}_loop"
-    loop.__name__ = loop.__qualname__
+    loop.__qualname__ = loop.__name__ = f"{prefix}_loop"
     return _compile_cached(loop)
 
 
@@ -169,7 +197,7 @@ def _compile_cached(loop) -> CFunc:
     (numba itself adds its version, the Python version and the CPU to the key).
     """
     signature = sigutils.normalize_signature(LOOP_SIGNATURE)
-    compiled = CFunc(loop, signature, locals={}, options={"nopython": True})
+    compiled = CFunc(loop, signature, locals={}, options={"nopython": True, **_JIT})
     compiled.enable_caching()
     stable_key = (FINGERPRINT, loop.__qualname__)
     compiled._cache._index_key = lambda sig, codegen: (sig, codegen.magic_tuple(), stable_key)

@@ -1,0 +1,504 @@
+"""SPEC section 5: how each call picks its target, and the overrides.
+
+Which compiled ufunc ran is observed with a spy on ``ElementwiseFunction._ufunc``; results are
+always checked too (never timings).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import numelu
+from numelu import _config, _dispatch, _safety
+
+VALID_TARGETS = ("auto", "cpu", "parallel", "cuda")
+
+
+def elu_reference(x, alpha=1.0):
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return np.where(x < 0, alpha * np.expm1(x), x)
+
+
+def assert_elu(result, x, alpha=1.0):
+    np.testing.assert_allclose(result, elu_reference(x, alpha), rtol=4e-16, atol=1e-300)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """The targets of the compiled ufuncs the dispatcher called, in order."""
+    calls: list[str] = []
+    original = _dispatch.ElementwiseFunction._ufunc
+
+    def recording(self, target):
+        calls.append(target)
+        return original(self, target)
+
+    monkeypatch.setattr(_dispatch.ElementwiseFunction, "_ufunc", recording)
+    return calls
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """Set NUMELU_* variables for one test; the settings are re-read before and after."""
+
+    def set_environment(**variables):
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        return _config.reload_environment()
+
+    monkeypatch.delenv("NUMELU_TARGET", raising=False)
+    monkeypatch.delenv("NUMELU_PARALLEL_THRESHOLD", raising=False)
+    _config.reload_environment()
+    yield set_environment
+    monkeypatch.undo()
+    _config.reload_environment()
+
+
+@pytest.fixture
+def x_small():
+    return np.linspace(-4, 4, 101)
+
+
+@pytest.fixture
+def x_large():
+    return np.linspace(-4, 4, 300_007)
+
+
+# --------------------------------------------------------------------------- target=
+
+
+@pytest.mark.parametrize("chosen", ["cpu", "parallel"])
+def test_target_argument_picks_that_ufunc(spy, x_small, x_large, chosen):
+    for x in (x_small, x_large):
+        spy.clear()
+        assert_elu(numelu.elu(x, 0.5, target=chosen), x, 0.5)
+        assert spy == [chosen]
+
+
+def test_auto_picks_by_size(spy, environment, x_small, x_large):
+    assert_elu(numelu.elu(x_small, target="auto"), x_small)
+    assert_elu(numelu.elu(x_large, target="auto"), x_large)
+    assert spy == ["cpu", "parallel"]
+
+
+@pytest.mark.parametrize("name", ["elu", "elu_derivative_from_output"])
+def test_auto_threshold_boundary_per_kernel_kind(spy, environment, name):
+    """Threads from the documented default threshold of the kernel's kind on."""
+    function = getattr(numelu, name)
+    threshold = _config.DEFAULT_THRESHOLDS[function.spec.kind]
+    for size, expected in ((threshold - 1, "cpu"), (threshold, "parallel")):
+        spy.clear()
+        x = np.linspace(-3, 3, size)
+        result = function(x, 0.75)
+        assert spy == [expected], size
+        np.testing.assert_array_equal(result, function(x, 0.75, target="cpu"))
+
+
+def test_auto_threshold_uses_the_largest_array_and_broadcast_inputs(spy, environment):
+    with numelu.config(parallel_threshold=1000):
+        numelu.elu(np.ones(10), np.ones((1000, 1)))
+        numelu.elu(np.ones(999), 0.5)
+        numelu.elu(0.5, np.ones(1000))
+    assert spy == ["parallel", "cpu", "parallel"]
+
+
+def test_auto_above_threshold_zero_threshold_results_are_right(spy, environment):
+    """parallel_threshold=0: every call takes the threaded ufunc, and is still right."""
+    rng = np.random.default_rng(0)
+    with numelu.config(parallel_threshold=0):
+        for shape in [(1,), (7,), (3, 5), (0,), (40_000,)]:
+            x = rng.uniform(-5, 5, shape)
+            assert_elu(numelu.elu(x, 0.3), x, 0.3)
+            assert_elu(numelu.elu(x[::-1], 0.3), x[::-1], 0.3)
+        assert_elu(numelu.elu(-0.5), -0.5)
+    assert set(spy) == {"parallel"}
+
+
+def test_threaded_loop_runs_serially_while_the_gate_is_taken(x_large):
+    """The gate (DESIGN 4): a threaded loop that finds it taken runs the serial kernel."""
+    _safety._gate.value = 1          # as if another call were using the thread pool
+    try:
+        assert _safety.parallel_busy()
+        assert_elu(numelu.elu(x_large, target="parallel"), x_large)
+        assert_elu(numelu.elu.parallel(x_large, 1.0), x_large)
+    finally:
+        _safety._gate.value = 0
+    assert_elu(numelu.elu(x_large, target="parallel"), x_large)
+    assert not _safety.parallel_busy()   # a threaded call releases the gate
+
+
+def test_forked_child_flag_means_serial(x_large):
+    _safety._forked.value = 1
+    try:
+        assert _safety.in_forked_child()
+        assert_elu(numelu.elu(x_large, target="parallel"), x_large)
+    finally:
+        _safety._forked.value = 0
+
+
+# --------------------------------------------------------------------------- precedence
+
+
+def test_precedence_argument_over_config_over_environment(spy, environment, x_small):
+    settings = environment(NUMELU_TARGET="parallel")
+    assert settings.target == "parallel"
+    numelu.elu(x_small)                                   # environment
+    with numelu.config(target="cpu"):
+        numelu.elu(x_small)                               # config beats environment
+        numelu.elu(x_small, target="parallel")            # argument beats config
+        with numelu.config(target="parallel"):
+            numelu.elu(x_small)                           # innermost config wins
+        numelu.elu(x_small)                               # restored on exit
+    numelu.elu(x_small)
+    assert spy == ["parallel", "cpu", "parallel", "parallel", "cpu", "parallel"]
+
+
+def test_environment_variables(spy, environment, x_small):
+    environment(NUMELU_TARGET=" CPU ")
+    numelu.elu(x_small)
+    environment(NUMELU_TARGET="auto", NUMELU_PARALLEL_THRESHOLD="50")
+    assert _config.current().threshold("exp") == 50
+    numelu.elu(x_small)                                   # 101 >= 50: threads
+    with numelu.config(parallel_threshold=10**9):         # config beats the environment
+        numelu.elu(x_small)
+    environment(NUMELU_PARALLEL_THRESHOLD="1e6")
+    assert _config.current().threshold("cheap") == 1_000_000
+    numelu.elu(x_small)
+    assert spy == ["cpu", "parallel", "cpu", "cpu"]
+
+
+def test_environment_is_read_once(spy, environment, monkeypatch, x_small):
+    environment(NUMELU_TARGET="cpu")
+    monkeypatch.setenv("NUMELU_TARGET", "parallel")       # not re-read until reload
+    numelu.elu(x_small)
+    _config.reload_environment()
+    numelu.elu(x_small)
+    assert spy == ["cpu", "parallel"]
+
+
+def test_config_yields_settings_and_restores_after_an_error(environment):
+    before = _config.current()
+    with pytest.raises(ZeroDivisionError):
+        with numelu.config(target="cpu", parallel_threshold=5) as settings:
+            assert settings.target == "cpu" and settings.threshold("exp") == 5
+            assert _config.current() == settings
+            1 / 0  # noqa: B018
+    assert _config.current() == before
+
+
+def test_config_rejects_negative_threshold():
+    with pytest.raises(ValueError, match="parallel_threshold"):
+        with numelu.config(parallel_threshold=-1):
+            pass  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- unknown targets
+
+
+def _assert_lists_valid_targets(error):
+    message = str(error.value)
+    assert "gpu" in message or "bogus" in message
+    for valid in VALID_TARGETS:
+        assert valid in message
+
+
+@pytest.mark.parametrize("bad", ["gpu", "CPU-threads", "", "bogus"])
+def test_unknown_target_in_call(bad, x_small):
+    with pytest.raises(ValueError) as error:
+        numelu.elu(x_small, target=bad)
+    for valid in VALID_TARGETS:
+        assert valid in str(error.value)
+    with pytest.raises(ValueError):
+        numelu.elu.outer(x_small, x_small, target=bad)
+
+
+def test_unknown_target_in_config(x_small):
+    with pytest.raises(ValueError) as error:
+        with numelu.config(target="gpu"):
+            pass  # pragma: no cover
+    _assert_lists_valid_targets(error)
+
+
+def test_unknown_target_in_environment(environment, monkeypatch):
+    monkeypatch.setenv("NUMELU_TARGET", "gpu")
+    with pytest.raises(ValueError) as error:
+        _config.reload_environment()
+    _assert_lists_valid_targets(error)
+    monkeypatch.setenv("NUMELU_TARGET", "auto")
+    monkeypatch.setenv("NUMELU_PARALLEL_THRESHOLD", "many")
+    with pytest.raises(ValueError, match="NUMELU_PARALLEL_THRESHOLD"):
+        _config.reload_environment()
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def test_config_is_thread_local(spy, environment, x_small):
+    """A thread inside ``config(target="cpu")`` does not change another thread's target."""
+    entered, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def inside():
+        with numelu.config(target="cpu", parallel_threshold=0):
+            seen["inside"] = _config.current()
+            entered.set()
+            release.wait(30)
+            seen["inside_result"] = numelu.elu(x_small)
+
+    with numelu.config(target="parallel"):
+        thread = threading.Thread(target=inside)
+        thread.start()
+        try:
+            assert entered.wait(30)
+            assert _config.current().target == "parallel"
+            assert _config.current().parallel_threshold is None
+            numelu.elu(x_small)
+        finally:
+            release.set()
+            thread.join(30)
+    assert seen["inside"].target == "cpu"
+    assert_elu(seen["inside_result"], x_small)
+    assert sorted(spy) == ["cpu", "parallel"]
+
+
+def test_new_threads_start_from_the_environment_not_the_callers_config(environment):
+    environment(NUMELU_TARGET="cpu")
+    seen = []
+    with numelu.config(target="parallel"):
+        thread = threading.Thread(target=lambda: seen.append(_config.current().target))
+        thread.start()
+        thread.join(30)
+    assert seen == ["cpu"]
+
+
+def test_config_in_asyncio_tasks_is_separate(environment):
+    import asyncio
+
+    async def task(target, started, other_started):
+        with numelu.config(target=target):
+            started.set()
+            await other_started.wait()
+            return _config.current().target
+
+    async def main():
+        a, b = asyncio.Event(), asyncio.Event()
+        return await asyncio.gather(task("cpu", a, b), task("parallel", b, a))
+
+    assert asyncio.run(main()) == ["cpu", "parallel"]
+
+
+# --------------------------------------------------------------------------- __array_ufunc__
+
+
+class Recorder:
+    """A minimal array-like library object: records how NumPy hands it a ufunc."""
+
+    calls: list = []
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=np.float64)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        Recorder.calls.append((ufunc, method, inputs, dict(kwargs)))
+        unwrapped = [v.values if isinstance(v, Recorder) else v for v in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o.values if isinstance(o, Recorder) else o
+                                  for o in kwargs["out"])
+        return Recorder(getattr(ufunc, method)(*unwrapped, **kwargs))
+
+
+@pytest.fixture
+def recorder():
+    Recorder.calls = []
+    return Recorder
+
+
+@pytest.mark.parametrize("target", [None, "auto", "cpu", "parallel"])
+def test_array_ufunc_override_gets_the_genuine_ufunc(recorder, target):
+    x = recorder([-1.0, 0.0, 2.0])
+    kwargs = {} if target is None else {"target": target}
+    result = numelu.elu(x, 0.5, **kwargs)
+    assert isinstance(result, recorder)
+    assert_elu(result.values, x.values, 0.5)
+    [(ufunc, method, inputs, _)] = recorder.calls
+    assert isinstance(ufunc, np.ufunc) and method == "__call__"
+    # the serial genuine ufunc (the library runs it on its own workers); an explicit
+    # target="parallel" may hand over the threaded one instead
+    allowed = (numelu.elu.cpu, numelu.elu.parallel) if target == "parallel" else (numelu.elu.cpu,)
+    assert any(ufunc is candidate for candidate in allowed)
+    assert inputs[0] is x and inputs[1] == 0.5
+
+
+def test_array_ufunc_override_in_any_position_and_in_out(recorder):
+    x = np.array([-1.0, 2.0])
+    alpha = recorder([0.5, 0.5])
+    assert_elu(numelu.elu(x, alpha).values, x, 0.5)
+    grad = recorder([1.0, 1.0])
+    numelu.elu_backward(grad, x, 0.5)
+    out = recorder([0.0, 0.0])
+    numelu.elu(x, 0.5, out=out)
+    assert_elu(out.values, x, 0.5)
+    assert len(recorder.calls) == 3
+    assert all(call[0] is getattr(numelu, name).cpu
+               for call, name in zip(recorder.calls, ["elu", "elu_backward", "elu"], strict=True))
+    assert recorder.calls[2][3]["out"][0] is out
+
+
+def test_array_ufunc_override_keywords_are_forwarded(recorder):
+    x = recorder([-1.0, 2.0, -3.0])
+    out = recorder([7.0, 7.0, 7.0])
+    numelu.elu(x, 0.5, where=np.array([True, False, True]), out=out, dtype=np.float64,
+               casting="same_kind", order="K")
+    [(_, _, _, kwargs)] = recorder.calls
+    for key in ("where", "dtype", "casting", "order", "out"):
+        assert key in kwargs
+    assert out.values[1] == 7.0
+    assert_elu(out.values[[0, 2]], [-1.0, -3.0], 0.5)
+
+
+def test_array_ufunc_override_outer(recorder):
+    x = recorder([-1.0, 2.0])
+    result = numelu.elu.outer(x, np.array([0.5, 1.0, 2.0]))
+    [(ufunc, method, _, _)] = recorder.calls
+    assert ufunc is numelu.elu.cpu and method == "outer"
+    assert result.values.shape == (2, 3)
+
+
+def test_array_ufunc_override_still_checks_scalar_alpha(recorder):
+    with pytest.raises(ValueError):
+        numelu.celu(recorder([-1.0]), 0.0)
+
+
+def test_masked_arrays_keep_their_mask_like_numpy():
+    m = np.ma.array([-1.0, 2.0, -3.0, 4.0], mask=[False, True, False, False])
+    for target in ("auto", "cpu", "parallel"):
+        result = numelu.elu(m, 0.5, target=target)
+        twin = np.arctan2(m, 0.5)
+        assert type(result) is type(twin) is np.ma.MaskedArray
+        np.testing.assert_array_equal(np.ma.getmaskarray(result), np.ma.getmaskarray(twin))
+        assert_elu(result.compressed(), m.compressed(), 0.5)
+        single = numelu.selu(m, target=target)
+        assert type(single) is type(np.exp(m))
+        np.testing.assert_array_equal(np.ma.getmaskarray(single), m.mask)
+
+
+def test_ndarray_subclass_is_kept_like_numpy():
+    class Tagged(np.ndarray):
+        pass
+
+    x = np.linspace(-2, 2, 5).view(Tagged)
+    assert type(np.exp(x)) is Tagged
+    for target in ("auto", "cpu", "parallel"):
+        result = numelu.elu(x, 0.5, target=target)
+        assert type(result) is Tagged
+        assert_elu(np.asarray(result), np.asarray(x), 0.5)
+
+
+# --------------------------------------------------------------------------- keywords
+
+
+def test_alpha_as_keyword_like_pytorch(target):
+    x = np.linspace(-3, 3, 13)
+    assert_elu(numelu.elu(x, alpha=0.5, target=target), x, 0.5)
+    out = np.empty_like(x)
+    assert numelu.elu(x, alpha=0.5, out=out, target=target) is out
+    assert_elu(out, x, 0.5)
+    np.testing.assert_array_equal(numelu.celu_backward(x, x, alpha=2.0, target=target),
+                                  numelu.celu_backward(x, x, 2.0, target=target))
+    with pytest.raises(TypeError):
+        numelu.elu(x, 0.5, alpha=0.5)
+    with pytest.raises(TypeError):
+        numelu.selu(x, alpha=0.5)
+    with pytest.raises(TypeError):
+        numelu.elu(alpha=0.5)
+
+
+def test_unknown_keyword_is_a_type_error_like_numpy():
+    x = np.ones(3)
+    with pytest.raises(TypeError):
+        np.arctan2(x, 1.0, bogus=1)
+    with pytest.raises(TypeError):
+        numelu.elu(x, 1.0, bogus=1)
+
+
+# --------------------------------------------------------------------------- CUDA without a GPU
+
+
+def _cuda_available():
+    try:
+        from numba import cuda
+
+        return cuda.is_available()
+    except Exception:  # noqa: BLE001 - no CUDA at all
+        return False
+
+
+needs_no_gpu = pytest.mark.skipif(_cuda_available(), reason="a CUDA GPU is available here")
+
+
+def _assert_says_why_and_how(error):
+    message = str(error.value)
+    assert 'pip install "numelu[cuda13]"' in message
+    assert any(word in message.lower() for word in ("driver", "gpu", "device", "not installed"))
+
+
+@needs_no_gpu
+def test_cuda_target_without_gpu_says_why_and_how():
+    x = np.ones(4)
+    with pytest.raises(RuntimeError) as error:
+        numelu.elu(x, target="cuda")
+    _assert_says_why_and_how(error)
+    with numelu.config(target="cuda"):
+        with pytest.raises(RuntimeError) as error:
+            numelu.elu(x)
+    _assert_says_why_and_how(error)
+    with pytest.raises(RuntimeError) as error:
+        numelu.elu.cuda  # noqa: B018
+    _assert_says_why_and_how(error)
+
+
+@needs_no_gpu
+def test_cuda_environment_target_without_gpu(environment):
+    environment(NUMELU_TARGET="cuda")
+    with pytest.raises(RuntimeError) as error:
+        numelu.elu(np.ones(4))
+    _assert_says_why_and_how(error)
+    assert_elu(numelu.elu(np.ones(4), target="cpu"), np.ones(4))   # the argument still wins
+
+
+class FakeDeviceArray:
+    """Carries ``__cuda_array_interface__`` like a CuPy array (points at nothing)."""
+
+    __cuda_array_interface__ = {"shape": (3,), "typestr": "<f8", "data": (0, False),
+                                "version": 3, "strides": None}
+
+
+@needs_no_gpu
+def test_device_array_goes_to_cuda(spy):
+    with pytest.raises(RuntimeError) as error:
+        numelu.elu(FakeDeviceArray())
+    _assert_says_why_and_how(error)
+    assert spy == []                     # never handed to a CPU ufunc
+
+
+def test_device_array_routing_is_decided_before_cpu(monkeypatch):
+    """Rule 2: auto + a __cuda_array_interface__ input -> the CUDA path (whatever it does)."""
+    from numelu import _cuda
+
+    seen = []
+    monkeypatch.setattr(_cuda, "call", lambda function, args, kwargs: seen.append(
+        (function.__name__, len(args), dict(kwargs))) or "cuda-result")
+    assert numelu.elu(FakeDeviceArray(), 0.5, out=None) == "cuda-result"
+    assert numelu.elu(np.ones(3), target="cuda") == "cuda-result"
+    assert seen[0][:2] == ("elu", 2) and seen[1][:2] == ("elu", 2)
+    with numelu.config(target="cpu"):        # an explicit host target is not overridden
+        with pytest.raises(Exception):  # noqa: B017 - NumPy cannot read the fake array
+            numelu.elu(FakeDeviceArray())
+    assert len(seen) == 2

@@ -1,0 +1,286 @@
+"""SPEC section 6 (and the alpha rules of section 2): a clear error, nothing half-written.
+
+Where NumPy has an opinion, the exception type is the one NumPy raises for the equivalent call
+of a NumPy ufunc with the same loop set (``np.exp`` for one input, ``np.arctan2`` for two).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numelu
+
+NAMES = [spec.name for spec in numelu.FUNCTIONS]
+SPECS = {spec.name: spec for spec in numelu.FUNCTIONS}
+ROUTES = ("cpu", "parallel", "auto", "ufunc.cpu", "ufunc.parallel")
+CELU_FAMILY = ["celu", "celu_derivative", "celu_backward"]
+FROM_OUTPUT_WITH_ALPHA = ["elu_derivative_from_output", "celu_derivative_from_output"]
+
+
+def call(route, name, *args, **kwargs):
+    function = getattr(numelu, name)
+    if route.startswith("ufunc."):
+        return getattr(function, route.split(".")[1])(*args, **kwargs)
+    return function(*args, target=route, **kwargs)
+
+
+def good_inputs(name, n=6):
+    values = {"x": np.linspace(-2, 2, n), "y": np.linspace(-0.5, 2, n),
+              "grad": np.linspace(1, 2, n), "alpha": 0.5}
+    return [values[role] for role in SPECS[name].inputs]
+
+
+def numpy_twin(nin):
+    return np.exp if nin == 1 else np.arctan2
+
+
+def numpy_exception(function, *args, **kwargs):
+    try:
+        function(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - the type is what is compared
+        return type(error)
+    raise AssertionError(f"NumPy accepted {function.__name__}{args}")
+
+
+@pytest.fixture(params=ROUTES)
+def route(request):
+    return request.param
+
+
+# --------------------------------------------------------------------------- bad dtypes
+
+BAD_INPUTS = {
+    "complex": (np.array([1 + 1j, -1.0]), "complex"),
+    "complex64": (np.array([1 + 1j, -1.0], dtype=np.complex64), "complex"),
+    "python complex": (1 + 2j, "complex"),
+    "object": (np.array([1.0, -1.0], dtype=object), "object"),
+    "string": (np.array(["a", "b"]), "<U1"),
+    "python str": ("abc", "<U3"),
+    "bytes": (np.array([b"a", b"b"]), "S1"),
+    "datetime": (np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[D]"), "datetime64"),
+    "timedelta": (np.array([1, 2], dtype="timedelta64[s]"), "timedelta64"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_INPUTS))
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_dtype_is_a_type_error_naming_function_and_dtype(target, name, kind):
+    bad, dtype_text = BAD_INPUTS[kind]
+    for position in range(SPECS[name].nin):
+        inputs = good_inputs(name, n=2)
+        inputs[position] = bad
+        with pytest.raises(TypeError) as error:
+            getattr(numelu, name)(*inputs, target=target)
+        message = str(error.value)
+        assert name in message, message
+        assert dtype_text in message, message
+
+
+@pytest.mark.parametrize("kind", list(BAD_INPUTS))
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_dtype_on_the_genuine_ufuncs_is_a_type_error(name, kind):
+    bad, _ = BAD_INPUTS[kind]
+    inputs = good_inputs(name, n=2)
+    inputs[0] = bad
+    for genuine in (getattr(numelu, name).cpu, getattr(numelu, name).parallel):
+        with pytest.raises(TypeError) as error:
+            genuine(*inputs)
+        assert name in str(error.value)
+
+
+def test_bad_dtype_leaves_out_untouched(route):
+    out = np.full(2, 7.0)
+    with pytest.raises(TypeError):
+        call(route, "elu", np.array([1 + 1j, 2.0]), 0.5, out=out)
+    with pytest.raises(TypeError):
+        call(route, "elu", np.array([1.0, 2.0]), np.array([1j, 1j]), out=out)
+    assert (out == 7.0).all()
+
+
+# --------------------------------------------------------------------------- alpha rules
+
+
+ZERO_ALPHAS = [0.0, -0.0, 0, False, np.float32(0), np.float16(0), np.float64(-0.0),
+               np.array(0.0), np.array(0, dtype=np.int8)]
+
+
+@pytest.mark.parametrize("alpha", ZERO_ALPHAS, ids=repr)
+@pytest.mark.parametrize("name", CELU_FAMILY)
+def test_celu_zero_scalar_alpha_is_a_value_error(target, name, alpha):
+    inputs = good_inputs(name)[:-1]
+    out = np.full(6, 7.0)
+    with pytest.raises(ValueError, match="alpha"):
+        getattr(numelu, name)(*inputs, alpha, target=target)
+    with pytest.raises(ValueError, match="alpha"):
+        getattr(numelu, name)(*inputs, alpha, out=out, target=target)
+    assert (out == 7.0).all()       # nothing half-written
+
+
+@pytest.mark.parametrize("alpha", [-1.0, -1e-300, -np.inf, np.float32(-0.5), np.array(-2.0), -3],
+                         ids=repr)
+@pytest.mark.parametrize("name", FROM_OUTPUT_WITH_ALPHA)
+def test_from_output_negative_scalar_alpha_is_a_value_error(target, name, alpha):
+    y = np.linspace(-0.5, 1, 6)
+    out = np.full(6, 7.0)
+    with pytest.raises(ValueError, match="alpha"):
+        getattr(numelu, name)(y, alpha, target=target)
+    with pytest.raises(ValueError, match="alpha"):
+        getattr(numelu, name)(y, alpha, out=out, target=target)
+    assert (out == 7.0).all()
+
+
+def test_allowed_alphas(target):
+    """Any real alpha for elu (negative, zero, arrays); alpha >= 0 for elu's from_output form."""
+    x = np.linspace(-2, 2, 5)
+    for alpha in (-1.5, 0.0, np.array([0.0, -1.0, 2.0, 0.5, 1.0])):
+        expected = np.where(x < 0, alpha * np.expm1(x), x)
+        np.testing.assert_allclose(numelu.elu(x, alpha, target=target), expected, rtol=1e-15)
+        numelu.elu_derivative(x, alpha, target=target)
+    assert numelu.elu_derivative_from_output(-0.25, 0.0, target=target) == -0.25
+    assert numelu.celu(x, -2.0, target=target).shape == (5,)   # celu: only 0 is refused
+
+
+def test_zero_alpha_inside_an_array_is_not_a_half_finished_loop(route, capfd):
+    """An array alpha is not checked (SPEC), but a zero in it must not abort the inner loop:
+    every other element is still computed, and nothing is printed to stderr."""
+    x = np.array([-1.0, 1.0, -2.0, 3.0, -0.5])
+    alpha = np.array([1.0, 0.0, 2.0, 0.0, 0.5])
+    with np.errstate(all="ignore"):
+        result = call(route, "celu", x, alpha)
+        derivative = call(route, "celu_derivative", x, alpha)
+    ok = alpha != 0
+    np.testing.assert_allclose(result[ok], (alpha * np.expm1(x / np.where(ok, alpha, 1)))[ok],
+                               rtol=1e-15)
+    np.testing.assert_array_equal(result[[1, 3]], x[[1, 3]])      # x > 0: x, whatever alpha
+    np.testing.assert_allclose(derivative[ok], np.where(x > 0, 1.0, np.exp(x / np.where(ok, alpha, 1)))[ok])
+    np.testing.assert_array_equal(derivative[[1, 3]], [1.0, 1.0])
+    captured = capfd.readouterr()
+    assert "Exception" not in captured.err and "ZeroDivisionError" not in captured.err
+
+
+# --------------------------------------------------------------------------- out= errors
+
+
+def _out_error_cases(nin):
+    n = 6
+    read_only = np.zeros(n)
+    read_only.flags.writeable = False
+    return {
+        "short": np.zeros(n - 1),
+        "2-D": np.zeros((2, n - 1)),
+        "too small to broadcast": np.zeros(1),
+        "int": np.zeros(n, dtype=np.int64),
+        "bool": np.zeros(n, dtype=bool),
+        "read-only": read_only,
+        "broadcast view": np.broadcast_to(np.zeros(1), (n,)),
+        "list": [0.0] * n,
+        "two outputs": (np.zeros(n), np.zeros(n)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_out_error_cases(1)))
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_out_raises_numpys_exception_before_writing(route, name, case):
+    out = _out_error_cases(1)[case]
+    nin = SPECS[name].nin
+    inputs = good_inputs(name)
+    twin_inputs = [np.linspace(-2, 2, 6)] * min(nin, 2)
+    expected = numpy_exception(numpy_twin(min(nin, 2)), *twin_inputs, out=out)
+    before = [np.array(o, copy=True) for o in (out if isinstance(out, tuple) else (out,))]
+    with pytest.raises(expected):
+        call(route, name, *inputs, out=out)
+    after = out if isinstance(out, tuple) else (out,)
+    for old, new in zip(before, after, strict=True):
+        np.testing.assert_array_equal(np.asarray(new), old)
+
+
+def test_out_dtype_errors_follow_casting(route):
+    x = np.linspace(-2, 2, 6)
+    out = np.zeros(6, dtype=np.float32)
+    call(route, "elu", x, 0.5, out=out)                      # same_kind: float64 -> float32 ok
+    for casting in ("safe", "equiv", "no"):
+        expected = numpy_exception(np.arctan2, x, 0.5, out=np.zeros(6, np.float32),
+                                   casting=casting)
+        out[...] = 7
+        with pytest.raises(expected):
+            call(route, "elu", x, 0.5, out=out, casting=casting)
+        assert (out == 7).all()
+    int_out = np.zeros(6, dtype=np.int32)
+    call(route, "elu", x, 0.5, out=int_out, casting="unsafe")   # as NumPy allows
+    expected = np.where(x < 0, 0.5 * np.expm1(x), x).astype(np.int32)
+    np.testing.assert_array_equal(int_out, expected)
+
+
+def test_large_bad_out_is_untouched(route):
+    """The threaded kernel is never started on a bad call."""
+    x = np.linspace(-2, 2, 200_001)
+    out = np.full(200_001, 7.0)
+    out.flags.writeable = False
+    with pytest.raises(ValueError):
+        call(route, "elu", x, 0.5, out=out)
+    bad_shape = np.full(200_000, 7.0)
+    with pytest.raises(ValueError):
+        call(route, "elu", x, 0.5, out=bad_shape)
+    assert (bad_shape == 7.0).all()
+
+
+# --------------------------------------------------------------------------- argument count
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_number_of_inputs_is_a_type_error(route, name):
+    nin = SPECS[name].nin
+    x = np.linspace(-1, 1, 4)
+    for count in (0, nin + 2, nin + 3):
+        with pytest.raises(TypeError):
+            call(route, name, *([x] * count))
+    if not SPECS[name].has_alpha and nin > 1:
+        with pytest.raises(TypeError):
+            call(route, name, *([x] * (nin - 1)))
+    if route.startswith("ufunc.") and SPECS[name].has_alpha:
+        with pytest.raises(TypeError):    # the genuine ufunc has no default alpha
+            call(route, name, *([x] * (nin - 1)))
+
+
+def test_out_both_positional_and_keyword_is_a_type_error(route):
+    x = np.linspace(-1, 1, 4)
+    with pytest.raises(TypeError):
+        np.arctan2(x, 0.5, np.empty(4), out=np.empty(4))
+    with pytest.raises(TypeError):
+        call(route, "elu", x, 0.5, np.empty(4), out=np.empty(4))
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+SPECIAL_VALUES = {
+    "nan": [np.nan, -np.nan],
+    "non-nan": [np.inf, -np.inf, 1e4, -1e4, 0.0, -0.0, 700.0, -800.0, 1e-310, -1e-310],
+}
+
+
+@pytest.mark.parametrize("values", list(SPECIAL_VALUES))
+@pytest.mark.parametrize("dtype", ["e", "f", "d"])
+@pytest.mark.parametrize("name", NAMES)
+def test_no_floating_point_warnings_for_valid_input(route, name, dtype, values):
+    """SPEC 2: no warnings for valid input (NaN in gives NaN out, silently, as np.exp(nan)
+    does; inf, huge and subnormal values too).  pyproject: filterwarnings = error."""
+    with np.errstate(over="ignore", under="ignore"):
+        x = np.array(SPECIAL_VALUES[values] * 4).astype(dtype)
+    inputs = []
+    for role in SPECS[name].inputs:
+        inputs.append({"alpha": np.array(1.5, dtype=dtype), "grad": np.ones_like(x)}.get(role, x))
+    result = call(route, name, *inputs)
+    np.testing.assert_array_equal(np.isnan(result), np.isnan(x))
+
+
+@pytest.mark.parametrize("dtype, x, alpha", [("e", 3.617, 0.2695), ("e", 60000.0, 0.01),
+                                             ("f", 1e30, 1e-3), ("d", 1e300, 1e-5)])
+@pytest.mark.parametrize("name", CELU_FAMILY)
+def test_no_overflow_warning_when_x_over_alpha_overflows(route, name, dtype, x, alpha):
+    """``x / alpha`` overflowing is no reason for a warning: x > 0 takes the ``x`` branch, and a
+    very negative x gives exactly ``-alpha`` "(no overflow, no NaN, no warning)" (SPEC 2)."""
+    inputs = [np.array([x, -x], dtype=dtype)] * (SPECS[name].nin - 1) + [np.array(alpha, dtype)]
+    result = call(route, name, *inputs)
+    assert np.isfinite(result).all()
