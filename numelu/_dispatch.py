@@ -59,6 +59,8 @@ class ElementwiseFunction:
         self.signature = None
         self._ufuncs: dict[str, np.ufunc] = {}
         self._default_alpha = spec.has_alpha
+        self._fast_arities = (spec.nin - 1, spec.nin) if spec.has_alpha else (spec.nin,)
+        self._alpha_is_checked = spec.alpha_rule is not None
 
     # ------------------------------------------------------------------ compiled ufuncs
 
@@ -106,6 +108,35 @@ class ElementwiseFunction:
 
     def __call__(self, *args: Any, out: Any = _MISSING, target: str | None = None,
                  **kwargs: Any):
+        # Fast path, the common case: NumPy arrays / Python numbers, no keyword but out=.
+        if not kwargs and target is None and (out is _MISSING or type(out) is np.ndarray):
+            if len(args) in self._fast_arities:
+                size = 1
+                for a in args:
+                    kind = type(a)
+                    if kind is np.ndarray:
+                        if a.dtype.kind not in "fiub":
+                            break
+                        if a.size > size:
+                            size = a.size
+                    elif kind is not float and kind is not int:
+                        break
+                else:
+                    settings = _config.current()
+                    chosen = settings.target
+                    if chosen == "auto":
+                        chosen = ("parallel" if size >= settings.threshold(self.spec.kind)
+                                  else "cpu")
+                    if chosen != "cuda":
+                        if len(args) < self.nin:
+                            args = (*args, 1.0)
+                        elif self._alpha_is_checked:
+                            self._check_alpha(args[-1])
+                        ufunc = self._ufunc(chosen)
+                        return ufunc(*args) if out is _MISSING else ufunc(*args, out=out)
+        return self._call(args, out, target, kwargs)
+
+    def _call(self, args: tuple, out: Any, target: str | None, kwargs: dict):
         spec = self.spec
         if self._default_alpha and "alpha" in kwargs:   # elu(x, alpha=0.5), as in PyTorch
             if len(args) >= spec.nin:
@@ -164,6 +195,8 @@ class ElementwiseFunction:
         return tuple(checked)
 
     def _check_alpha(self, alpha: Any) -> None:
+        if type(alpha) is float and alpha > 0:
+            return                              # the common case, valid for every rule
         if isinstance(alpha, np.ndarray):
             if alpha.ndim:
                 return
