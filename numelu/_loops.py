@@ -26,6 +26,7 @@ from numba.core import sigutils
 from numba.core.ccallback import CFunc
 from numba.np.ufunc.parallel import _launch_threads
 
+from numelu._fpenv import restore_fp_flags, save_fp_flags
 from numelu._pointers import ACCESSORS, address_of
 from numelu._safety import leave_parallel_region, try_enter_parallel_region
 from numelu._table import FunctionSpec
@@ -41,7 +42,7 @@ PARALLEL_CHUNK = 1 << 15
 
 
 #: The modules whose source ends up in a compiled loop: the cache key hashes exactly these.
-KERNEL_SOURCES = ("_loops.py", "_mathfn.py", "_pointers.py", "_safety.py", "_table.py", "scalar.py")
+KERNEL_SOURCES = ("_fpenv.py", "_loops.py", "_mathfn.py", "_pointers.py", "_safety.py", "_table.py", "scalar.py")
 
 
 def _source_fingerprint() -> str:
@@ -178,11 +179,13 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
         s1 = steps[1] if nin >= 2 else s0
         s2 = steps[2] if nin >= 3 else s1
         so = steps[nin]
+        flags = save_fp_flags()
         if parallel and n > chunk and try_enter_parallel_region():
             threaded(a0, a1, a2, out, s0, s1, s2, so, n)
             leave_parallel_region()
         else:
             segment(a0, a1, a2, out, s0, s1, s2, so, 0, n)
+        restore_fp_flags(flags)
 
     loop.__qualname__ = loop.__name__ = f"{prefix}_loop"
     return _compile_cached(loop)

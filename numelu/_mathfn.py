@@ -32,31 +32,73 @@ from numba.core.extending import intrinsic, overload
 # Stubs: what numelu.scalar calls.  The Python bodies are the reference semantics.
 
 
+def _like(x, value: float):
+    """``value`` as a number of ``x``'s type; overflow to inf is not an error (as on the CPU)."""
+    with np.errstate(over="ignore"):
+        return type(x)(value)
+
+
+def _call(fn, value: float) -> float:
+    try:
+        return fn(value)
+    except OverflowError:      # math.exp/expm1 raise where the result is beyond the float range
+        return math.inf
+
+
 def expm1(x):
     """``exp(x) - 1`` without cancellation near 0."""
-    return type(x)(math.expm1(x))
+    return _like(x, _call(math.expm1, float(x)))
 
 
 def exp(x):
     """``exp(x)``."""
-    return type(x)(math.exp(x))
+    return _like(x, _call(math.exp, float(x)))
 
 
 def expm1_hilo(x, x_lo):
-    """``expm1(x + x_lo)`` for a correction ``|x_lo| <= ulp(x)/2``."""
-    return type(x)(math.expm1(float(x) + float(x_lo)))
+    """``expm1(x + x_lo)`` for a correction ``|x_lo| <= ulp(x)/2``.
+
+    ``x + x_lo`` would round the correction away (CELU's ``x / alpha`` then loses up to |x|/2
+    ulp), so it is applied to first order: ``expm1(x) + (expm1(x) + 1) * x_lo``."""
+    e = _call(math.expm1, float(x))
+    if math.isfinite(e):
+        e += (e + 1.0) * float(x_lo)
+    return _like(x, e)
 
 
 def exp_hilo(x, x_lo):
-    """``exp(x + x_lo)`` for a correction ``|x_lo| <= ulp(x)/2``."""
-    return type(x)(math.exp(float(x) + float(x_lo)))
+    """``exp(x + x_lo)`` for a correction ``|x_lo| <= ulp(x)/2``: ``exp(x) * (1 + x_lo)``."""
+    e = _call(math.exp, float(x))
+    if math.isfinite(e):
+        e += e * float(x_lo)
+    return _like(x, e)
 
 
 def fma(a, b, c):
     """``a*b + c`` rounded once."""
     from fractions import Fraction
 
-    return type(a)(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return _like(a, float(a) * float(b) + float(c))   # inf/nan: no exact product needed
+    return _like(a, Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+
+
+def scaled_exp(x, factor):
+    """``factor * exp(x)``, rounded once where the product is subnormal (``factor * exp(x)``
+    would round ``exp(x)`` to the subnormal grid first, then multiply that error by factor)."""
+    return factor * exp(x)
+
+
+def nonpositive_part(x):
+    """``min(x, 0)`` (NaN gives 0): the argument of the exp branch.
+
+    The formulas compute the exp branch for every lane and select afterwards; feeding it
+    ``min(x, 0)`` keeps a discarded lane from overflowing (``alpha * expm1(x)`` for large x,
+    ``0 * inf`` for alpha == 0).  On the CPU this is LLVM's ``minnum``: a compare-and-select
+    would be folded by LLVM into the final select on ``x < 0``, bringing the unclamped ``x``
+    back into the discarded branch.
+    """
+    return x if x < 0 else type(x)(0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,10 +143,24 @@ def _llvm_fma(typingctx, a, b, c):
 
     def codegen(context, builder, signature, args):
         llty = context.get_value_type(a)
-        fn = builder.module.declare_intrinsic("llvm.fma", [llty])
+        fnty = ir.FunctionType(llty, [llty] * 3)
+        fn = builder.module.declare_intrinsic("llvm.fma", [llty], fnty)
         return builder.call(fn, args)
 
     return a(a, b, c), codegen
+
+
+@intrinsic
+def _llvm_minnum(typingctx, a, b):
+    if not (a == b and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llty = context.get_value_type(a)
+        fnty = ir.FunctionType(llty, [llty] * 2)
+        return builder.call(builder.module.declare_intrinsic("llvm.minnum", [llty], fnty), args)
+
+    return a(a, b), codegen
 
 
 @overload(fma, target="cpu")
@@ -123,14 +179,14 @@ def _taylor_tail(degree: int) -> tuple[float, ...]:
 
 def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_bits: int,
            exponent_bias: int, ln2_hi: float, ln2_lo: float, degree: int,
-           expm1_low: float, exp_low: float, high: float):
+           expm1_low: float, exp_low: float, scaled_low: float, high: float):
     f = ftype
     inv_ln2, ln2_hi, ln2_lo = f(1.0 / math.log(2.0)), f(ln2_hi), f(ln2_lo)
     shifter = f(1.5 * 2.0**mantissa_bits)
     shifter_bits = itype(np.array(shifter).view(itype))
     coeffs = tuple(f(c) for c in _taylor_tail(degree))
     half, one, zero, inf = f(0.5), f(1.0), f(0.0), f(np.inf)
-    expm1_low, exp_low, high = f(expm1_low), f(exp_low), f(high)
+    expm1_low, exp_low, scaled_low, high = f(expm1_low), f(exp_low), f(scaled_low), f(high)
     bias, mbits = itype(exponent_bias), itype(mantissa_bits)
     deep = itype(-(exponent_bias - 2))          # below this 2**k is subnormal: scale in two steps
     deep_shift = itype(mantissa_bits + 12)
@@ -181,19 +237,36 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         y = zero if x < exp_low else y
         return inf if x > high else y
 
-    return expm1_hilo_impl, exp_hilo_impl
+    @njit(inline="always")
+    def scaled_exp_impl(x, factor):
+        scale, post, r, tail = reduce(x, zero, scaled_low)
+        b = scale * r
+        s = scale + b
+        err = (scale - s) + b
+        y = ((s + (err + scale * tail)) * factor) * post    # post: the one subnormal rounding
+        y = math.copysign(zero, factor) if x < scaled_low else y   # not 0 * factor: no flag
+        return math.copysign(inf, factor) if x > high else y      # for alpha = 0 or inf
+
+    return expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl
 
 
+# ``high``: the largest argument whose k = round(x/ln2) keeps 2**k finite (k <= bias).  The
+# clamp must hold k there: with k = bias + 1 the scale is inf and inf - inf raises "invalid"
+# for every large x, even in lanes whose exp is discarded (elu(1000.0)).  Above ``high`` the
+# kernels return inf: exp/expm1 overflow 0.35 early (709.43 instead of 709.78 in float64,
+# 88.37 instead of 88.72 in float32), which only CELU with a negative alpha can reach.
+# ``scaled_low``: factor * exp(x) stays nonzero below exp's own underflow point for factor > 1;
+# the two-step (deep) scaling of 2**k reaches down to -752.7 (float64) / -110.9 (float32).
 _KERNELS = {
     types.float64: _build(
         np.float64, np.int64, mantissa_bits=52, exponent_bias=1023,
         ln2_hi=6.93147180369123816490e-01, ln2_lo=1.90821492927058770002e-10, degree=13,
-        expm1_low=-64.0, exp_low=-746.0, high=709.78,
+        expm1_low=-64.0, exp_low=-746.0, scaled_low=-752.0, high=709.43,
     ),
     types.float32: _build(
         np.float32, np.int32, mantissa_bits=23, exponent_bias=127,
         ln2_hi=6.9314575195e-01, ln2_lo=1.4286067653e-06, degree=8,
-        expm1_low=-32.0, exp_low=-104.0, high=88.72,
+        expm1_low=-32.0, exp_low=-104.0, scaled_low=-110.0, high=88.37,
     ),
 }
 
@@ -229,6 +302,34 @@ def _exp_cpu(x):
     impl = _kernel_for(x, 1)
     if impl is not None:
         return lambda x: impl(x, _zero_like(x))
+
+
+@overload(scaled_exp, target="cpu")
+def _scaled_exp_cpu(x, factor):
+    impl = _kernel_for(x, 2)
+    if impl is not None and factor == x:
+        return lambda x, factor: impl(x, factor)
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, factor: factor * exp(x)             # mixed types (a user's call)
+
+
+@overload(scaled_exp, target="cuda")
+def _scaled_exp_cuda(x, factor):
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, factor: factor * math.exp(x)
+
+
+@overload(nonpositive_part, target="cpu")
+def _nonpositive_part_cpu(x):
+    if isinstance(x, types.Float):
+        return lambda x: _llvm_minnum(x, _zero_like(x))
+
+
+# No floating-point flags on a GPU: a plain select there (declaring it imports nothing CUDA).
+@overload(nonpositive_part, target="cuda")
+def _nonpositive_part_cuda(x):
+    if isinstance(x, types.Float):
+        return lambda x: x if x < 0 else _zero_like(x)
 
 
 def _zero_like(x):

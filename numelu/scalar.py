@@ -28,7 +28,7 @@ import numpy as np
 from numba import types
 from numba.core.extending import overload, register_jitable
 
-from numelu._mathfn import exp, exp_hilo, expm1, expm1_hilo, fma
+from numelu._mathfn import exp_hilo, expm1, expm1_hilo, fma, nonpositive_part, scaled_exp
 
 #: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -79,14 +79,14 @@ def _quotient(x, alpha):
 @register_jitable
 def elu(x, alpha):
     """ELU: ``alpha * expm1(x)`` if ``x < 0`` else ``x`` (zeros keep their sign)."""
-    negative_part = alpha * expm1(x)
+    negative_part = alpha * expm1(nonpositive_part(x))
     return negative_part if x < const(0.0, x) else x
 
 
 @register_jitable
 def selu(x):
     """SELU: ``SELU_SCALE * elu(x, SELU_ALPHA)``."""
-    negative_part = const(SELU_SCALE_ALPHA, x) * expm1(x)
+    negative_part = const(SELU_SCALE_ALPHA, x) * expm1(nonpositive_part(x))
     return negative_part if x < const(0.0, x) else const(SELU_SCALE, x) * x
 
 
@@ -95,6 +95,9 @@ def celu(x, alpha):
     """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
     q, q_lo = _quotient(x, alpha)
     negative_part = alpha * expm1_hilo(q, q_lo)
+    # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
+    # subnormal there, where alpha * (x / alpha) would bring back its rounding error times alpha.
+    negative_part = x if abs(q) < const(2.0**-60, x) else negative_part
     return negative_part if x < const(0.0, x) else x
 
 
@@ -104,20 +107,23 @@ def celu(x, alpha):
 @register_jitable
 def elu_derivative(x, alpha):
     """d elu / dx: ``1`` if ``x > 0`` else ``alpha * exp(x)`` (``alpha`` at both zeros)."""
-    return _select_nonpositive(x, const(1.0, x), alpha * exp(x))
+    return _select_nonpositive(x, const(1.0, x), scaled_exp(nonpositive_part(x), alpha))
 
 
 @register_jitable
 def selu_derivative(x):
     """d selu / dx: ``SELU_SCALE`` if ``x > 0`` else ``SELU_SCALE * SELU_ALPHA * exp(x)``."""
-    return _select_nonpositive(x, const(SELU_SCALE, x), const(SELU_SCALE_ALPHA, x) * exp(x))
+    e = scaled_exp(nonpositive_part(x), const(SELU_SCALE_ALPHA, x))
+    return _select_nonpositive(x, const(SELU_SCALE, x), e)
 
 
 @register_jitable
 def celu_derivative(x, alpha):
     """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
     q, q_lo = _quotient(x, alpha)
-    return _select_nonpositive(x, const(1.0, x), exp_hilo(q, q_lo))
+    e = exp_hilo(q, q_lo)
+    e = e if q == q else q              # NaN alpha: NaN (the exp kernel clamps a NaN argument)
+    return _select_nonpositive(x, const(1.0, x), e)
 
 
 @register_jitable

@@ -197,10 +197,6 @@ def test_series_dtypes_follow_numpy_rules(pd):
                       np.float64(0.5)).dtype == np.float64   # NEP 50: a float64 scalar upcasts
 
 
-@pytest.mark.xfail(raises=RuntimeWarning, strict=False,
-                   reason="numelu's loops raise the FP 'invalid' flag on NaN input, which NumPy "
-                          "reports as a RuntimeWarning (np.exp does not); pandas' masked arrays "
-                          "hold NaN under NA")
 def test_nullable_float_series_keeps_its_missing_values(pd):
     s = pd.Series(pd.array([-1.0, None, 2.0], dtype="Float64"), index=list("abc"))
     result = numelu.elu(s, 0.5)

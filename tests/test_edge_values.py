@@ -1,0 +1,443 @@
+"""Edge values of SPEC section 2, exactly, for every function, every CPU target, float16/32/64.
+
+Values and floating-point flags are checked apart, so that a leaked flag and a wrong value
+show up as different failures:
+
+* the value tests run under ``np.errstate(all="ignore")``;
+* the ``test_no_flag_*`` tests run the same inputs under ``np.errstate(divide/over/invalid=
+  "raise")`` (and pytest turns any ``RuntimeWarning`` into an error anyway: ``filterwarnings =
+  error``).  Underflow is left as NumPy leaves it by default ("ignore"): the derivatives keep
+  their true tiny values, which legitimately underflow to subnormals or 0 (``np.exp(-800)``
+  raises underflow under ``all="raise"`` too).  ``test_special_inputs_raise_no_flag_at_all``
+  asks for more: NaN and infinite inputs raise no flag at all, underflow included, as
+  ``np.exp(nan)`` and ``np.exp(-inf)`` do.
+
+Expected values are derived here from SPEC (exact constants via mpmath), never from numelu.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import mpmath
+import numpy as np
+import pytest
+
+import numelu
+from numelu._table import BY_NAME, FUNCTIONS
+
+DTYPES = (np.float16, np.float32, np.float64)
+ALPHAS = (1.0, 0.3, 2.5)
+
+with mpmath.workprec(200):
+    _SA = mpmath.mpf("1.6732632423543772848170429916717")
+    _SS = mpmath.mpf("1.0507009873554804934193349852946")
+    SELU_SCALE_ALPHA_64 = float(_SS * _SA)      # SELU_SCALE * SELU_ALPHA, rounded once
+    SELU_SCALE_64 = float(_SS)
+
+
+def strict():
+    """No divide/overflow/invalid flag may leak out of a kernel (underflow: see module doc)."""
+    return np.errstate(divide="raise", over="raise", invalid="raise", under="ignore")
+
+
+def lenient():
+    return np.errstate(all="ignore")
+
+
+def kind_of(name: str) -> str:
+    for suffix in ("_backward", "_from_output", "_derivative"):
+        if name.endswith(suffix):
+            return suffix[1:]
+    return "forward"
+
+
+def family(name: str) -> str:
+    return name.split("_")[0]
+
+
+def names(*kinds: str) -> list[str]:
+    return [spec.name for spec in FUNCTIONS if kind_of(spec.name) in kinds]
+
+
+def alphas_for(name: str):
+    return ALPHAS if BY_NAME[name].has_alpha else (None,)
+
+
+def call(name: str, main, dtype, target: str, alpha=1.0, grad=None, size: int = 17,
+         flags=lenient):
+    """``name`` at ``main`` (x or y; a scalar repeated ``size`` times, or a list) in ``dtype``.
+
+    17 elements: a vectorised body and a remainder; also run at size 1 by the callers that care.
+    ``alpha`` a scalar (passed as a ``dtype`` scalar) or an array.
+    """
+    spec = BY_NAME[name]
+    values = np.asarray(main, dtype=np.float64)
+    data = np.full(size, values, dtype) if values.ndim == 0 else values.astype(dtype)
+    args = []
+    for input_name in spec.inputs:
+        if input_name == "alpha":
+            args.append(dtype(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, dtype))
+        elif input_name == "grad":
+            g = 2.5 if grad is None else grad
+            args.append(np.full(data.shape, g, dtype) if np.ndim(g) == 0 else np.asarray(g, dtype))
+        else:
+            args.append(data)
+    with flags():
+        out = getattr(numelu, name)(*args, target=target)
+    assert out.dtype == dtype
+    return out
+
+
+def selu_scale_alpha(dtype):
+    return dtype(SELU_SCALE_ALPHA_64)
+
+
+def ulps_apart(a, b, dtype) -> np.ndarray:
+    """|a - b| in ulps of b (both in dtype)."""
+    b64 = np.asarray(b, dtype=np.float64)
+    spacing = np.spacing(np.abs(np.asarray(b, dtype=dtype))).astype(np.float64)
+    return np.abs(np.asarray(a, dtype=np.float64) - b64) / spacing
+
+
+dtype_param = pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+
+
+# --------------------------------------------------------------------------- zeros
+
+
+@dtype_param
+@pytest.mark.parametrize("name", names("forward"))
+def test_forward_returns_the_zero_itself(name, dtype, target):
+    """elu(-0.0) is -0.0, selu(-0.0) is -0.0 (sign kept), for any alpha (PyTorch's CPU kernel)."""
+    alphas = (*alphas_for(name), -0.5, 0.0) if BY_NAME[name].alpha_rule is None \
+        else alphas_for(name)
+    for alpha in alphas:
+        for size in (1, 17):
+            for zero in (0.0, -0.0):
+                out = call(name, zero, dtype, target, alpha, size=size)
+                assert np.all(out == 0), (alpha, zero, out)
+                assert np.all(np.signbit(out) == np.signbit(zero)), (alpha, zero, out)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", names("derivative", "from_output", "backward"))
+def test_derivatives_take_the_nonpositive_branch_at_both_zeros(name, dtype, target):
+    """elu_derivative(0, a) == a, selu_derivative(0) == SELU_SCALE*SELU_ALPHA,
+    celu_derivative(0, a) == 1 exactly, at +0.0 and -0.0; the from_output forms agree (y + alpha
+    at y = 0) and backward multiplies by grad (one rounding)."""
+    for alpha in alphas_for(name):
+        a = dtype(alpha) if alpha is not None else None
+        value = {"elu": a, "selu": selu_scale_alpha(dtype), "celu": dtype(1.0)}[family(name)]
+        for zero in (0.0, -0.0):
+            out = call(name, zero, dtype, target, alpha)
+            if kind_of(name) == "backward":
+                grad = dtype(2.5)
+                # grad * value rounded once (the product of two float16 values is exact in
+                # float32, of two float32 values exact in float64)
+                expected = dtype(np.float64(grad) * np.float64(value)) if dtype != np.float64 \
+                    else grad * value
+            else:
+                expected = value
+            np.testing.assert_array_equal(out, np.full(out.shape, expected, dtype),
+                                          err_msg=f"alpha={alpha} at {zero!r}")
+
+
+# --------------------------------------------------------------------------- NaN
+
+
+def _other_values():
+    return (-1.0, -0.0, 0.0, 2.0, -1e4)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_nan_in_x_y_or_grad_gives_nan(name, dtype, target):
+    """NaN in any data input gives NaN: forward, derivatives (PyTorch's backward returns 1 at
+    NaN: numelu does not hide a NaN), from_output, backward with a NaN grad or a NaN x."""
+    spec = BY_NAME[name]
+    for alpha in alphas_for(name):
+        for size in (1, 17):
+            out = call(name, math.nan, dtype, target, alpha, size=size)
+            assert np.all(np.isnan(out)), (alpha, out)
+            if "grad" in spec.inputs:
+                for x in _other_values():
+                    out = call(name, x, dtype, target, alpha, grad=math.nan, size=size)
+                    assert np.all(np.isnan(out)), ("nan grad", x, alpha, out)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS if spec.has_alpha])
+def test_nan_alpha_gives_nan_where_alpha_is_used(name, dtype, target):
+    """NaN alpha gives NaN on the branch that uses alpha (x < 0, or y <= 0; at x = 0 too for
+    the ELU forms, whose derivative there is alpha itself).  alpha is an array here: a scalar
+    NaN alpha may be refused up front by the forms that check their alpha."""
+    points = (-1.0, -20.0, -1e4) if family(name) == "celu" else (-1.0, -20.0, -0.0)
+    if kind_of(name) == "from_output":
+        points = (-0.5, -0.0)
+    if kind_of(name) == "derivative" and family(name) == "elu":
+        points = (*points, 0.0)
+    for size in (1, 17):
+        for x in points:
+            if kind_of(name) == "forward" and x == 0:
+                continue                                # forward returns the zero itself
+            out = call(name, x, dtype, target, alpha=np.full(size, math.nan), size=size)
+            assert np.all(np.isnan(out)), (x, out)
+
+
+# --------------------------------------------------------------------------- infinities
+
+
+def _expected_at_inf(name: str, sign: int, alpha, dtype):
+    """SPEC 2 values at x = +/-inf (grad 2.5 for backward); None where not exactly fixed."""
+    kind, fam = kind_of(name), family(name)
+    a = dtype(alpha) if alpha is not None else None
+    if kind == "forward":
+        if sign > 0:
+            return dtype(np.inf)
+        return -a if fam != "selu" else -selu_scale_alpha(dtype)
+    if kind in ("derivative", "backward"):
+        if sign < 0:
+            return dtype(0.0)
+        one = dtype(1.0) if fam != "selu" else None     # SELU_SCALE: checked to an ulp
+        if one is None:
+            return None
+        return one if kind == "derivative" else dtype(2.5)
+    # from_output: y = +inf is the positive branch
+    return (dtype(1.0) if fam != "selu" else None) if sign > 0 else None
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_infinities(name, dtype, target):
+    """elu(+inf) == inf, elu(-inf) == -alpha, elu_derivative(-inf) == 0; likewise SELU and
+    CELU; the derivative at +inf is the positive branch (1, or SELU_SCALE to an ulp)."""
+    for alpha in alphas_for(name):
+        for sign in (1, -1):
+            if kind_of(name) == "from_output" and sign < 0:
+                continue                                # y = -inf is below the output range
+            for size in (1, 17):
+                out = call(name, sign * math.inf, dtype, target, alpha, size=size)
+                expected = _expected_at_inf(name, sign, alpha, dtype)
+                if expected is None:                    # SELU_SCALE (times grad 2.5)
+                    scale = SELU_SCALE_64 * (2.5 if kind_of(name) == "backward" else 1.0)
+                    assert np.all(ulps_apart(out, dtype(scale), dtype) <= 1), (sign, out)
+                else:
+                    np.testing.assert_array_equal(out, np.full(out.shape, expected, dtype),
+                                                  err_msg=f"alpha={alpha} at {sign}*inf")
+
+
+# --------------------------------------------------------------------------- very negative x
+
+
+def _very_negative(dtype, alpha: float) -> list[float]:
+    """Finite x whose exact result rounds to -alpha in every dtype: exp(x/alpha) < 2**-60."""
+    scale = max(1.0, abs(alpha))
+    fmin = float(np.finfo(dtype).min)
+    return [v for v in (-42.0 * scale, -100.0 * scale, -800.0 * scale, -1e4 * scale, -1e30,
+                        -1e300, fmin, fmin / 2) if v >= fmin]
+
+
+@dtype_param
+@pytest.mark.parametrize("name", names("forward"))
+def test_very_negative_x_gives_exactly_minus_alpha(name, dtype, target):
+    """SPEC 2: exactly -alpha (SELU: -SELU_SCALE*SELU_ALPHA), no NaN, down to x = finfo.min
+    (where x / alpha overflows for alpha < 1: CELU).  "No warning": test_no_flag_for_finite_input."""
+    for alpha in alphas_for(name):
+        expected = -selu_scale_alpha(dtype) if alpha is None else -dtype(alpha)
+        xs = _very_negative(dtype, 1.0 if alpha is None else alpha)
+        for size in (1, 17):
+            for x in xs:
+                out = call(name, x, dtype, target, alpha, size=size)
+                np.testing.assert_array_equal(out, np.full(out.shape, expected, dtype),
+                                              err_msg=f"alpha={alpha} x={x}")
+
+
+@dtype_param
+@pytest.mark.parametrize("name", names("derivative", "backward"))
+def test_very_negative_x_derivative_is_zero(name, dtype, target):
+    """The true derivative at x <= -800*alpha underflows every dtype to exactly 0."""
+    for alpha in alphas_for(name):
+        xs = [x for x in _very_negative(dtype, 1.0 if alpha is None else alpha) if x <= -800]
+        for x in xs:
+            out = call(name, x, dtype, target, alpha)
+            assert np.all(out == 0), (alpha, x, out)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", names("derivative", "backward"))
+def test_derivative_keeps_its_tiny_true_value(name, dtype, target):
+    """elu_derivative(-20.0) is about 2.06e-9 in float32 and float64 (relative 1e-6), where
+    the from_output forms have already rounded to 0; likewise SELU and CELU (alpha = 1)."""
+    exact = math.exp(-20.0)
+    factor = {"elu": 1.0, "celu": 1.0, "selu": SELU_SCALE_ALPHA_64}[family(name)]
+    grad = 2.5 if kind_of(name) == "backward" else 1.0
+    out = call(name, -20.0, dtype, target, alpha=1.0)
+    np.testing.assert_allclose(out.astype(np.float64), exact * factor * grad, rtol=1e-6)
+    assert abs(exact - 2.06e-9) < 0.01e-9
+
+
+@dtype_param
+@pytest.mark.parametrize("name", names("from_output"))
+def test_from_output_is_zero_once_y_is_minus_alpha(name, dtype, target):
+    """The forward output at very negative x is -alpha exactly; from_output(-alpha) == 0.
+    (Round trip through the forward function, so SELU uses numelu's -SELU_SCALE*SELU_ALPHA.)
+    The from_output forms lose the derivative's tiny true value there (SPEC 2)."""
+    forward = family(name)
+    for alpha in alphas_for(name):
+        y = call(forward, -1e4 if dtype != np.float16 else -6e4, dtype, target,
+                 alpha if alpha is not None else 1.0)
+        a = dtype(alpha) if alpha is not None else None
+        if a is not None:
+            np.testing.assert_array_equal(y, np.full(y.shape, -a, dtype))
+        out = call(name, y, dtype, target, alpha if alpha is not None else 1.0)
+        if family(name) == "selu" and dtype == np.float16:
+            # float16 rounds -SELU_SCALE*SELU_ALPHA to -1.7578125, 2.9e-4 short of the constant
+            # the formula adds (in float32): y + SELU_SCALE*SELU_ALPHA is 2.9e-4, not 0.
+            expected = dtype(float(y[0]) + SELU_SCALE_ALPHA_64)
+            assert expected != 0
+            assert np.all(ulps_apart(out, expected, dtype) <= 1), (out, expected)
+            continue
+        np.testing.assert_array_equal(out, np.zeros(y.shape, dtype), err_msg=f"alpha={alpha}")
+
+
+# --------------------------------------------------------------------------- large positive x
+
+
+def _large_positive(dtype) -> list[float]:
+    info = np.finfo(dtype)
+    common = [float(info.max) / 4, float(info.max) / 2]
+    return {
+        np.float16: [11.5, 12.0, 65504.0 / 2, *common],
+        np.float32: [88.5, 88.8, 89.0, 100.0, 1e30, *common],
+        np.float64: [709.5, 709.9, 710.0, 800.0, 1e300, *common],
+    }[dtype]
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_large_positive_x_is_the_positive_branch(name, dtype, target):
+    """x > 0 up to half the largest float: x itself (SELU: SELU_SCALE*x to 2 ulp), derivative 1
+    (SELU_SCALE), backward grad * that, although the exp branch, computed for every lane, would
+    overflow there (its flags: test_no_flag_for_finite_input)."""
+    kind, fam = kind_of(name), family(name)
+    for alpha in alphas_for(name):
+        for size in (1, 17):
+            for x in _large_positive(dtype):
+                out = call(name, x, dtype, target, alpha if alpha is not None else 1.0,
+                           size=size)
+                if kind == "forward":
+                    expected = dtype(x) if fam != "selu" else dtype(SELU_SCALE_64 * x)
+                elif kind == "backward":
+                    expected = dtype(2.5 * (1.0 if fam != "selu" else SELU_SCALE_64))
+                else:
+                    expected = dtype(1.0 if fam != "selu" else SELU_SCALE_64)
+                if fam == "selu":
+                    assert np.all(ulps_apart(out, expected, dtype) <= 2), (x, out, expected)
+                else:
+                    np.testing.assert_array_equal(out, np.full(out.shape, expected, dtype),
+                                                  err_msg=f"alpha={alpha} x={x}")
+
+
+# --------------------------------------------------------------------------- flags
+
+
+def flag_alphas(name: str):
+    """Every alpha of the value tests; ELU (any real alpha, SPEC 2) also 0 and a negative one."""
+    extra = (0.0, -0.5) if BY_NAME[name].alpha_rule is None and BY_NAME[name].has_alpha else ()
+    return (*alphas_for(name), *extra)
+
+
+def finite_edge_inputs(name: str, dtype, alpha) -> list[float]:
+    """The finite inputs of the value tests: zeros, tiny, very negative, large positive."""
+    info = np.finfo(dtype)
+    tiny = [float(info.smallest_subnormal), float(info.tiny)]
+    values = [0.0, -0.0, *tiny, *[-t for t in tiny], -1.0, -20.0, *_large_positive(dtype)]
+    if kind_of(name) == "from_output":
+        a = SELU_SCALE_ALPHA_64 if alpha is None else abs(alpha)
+        return [*values, -a]                             # y stays in the output range
+    scale = 1.0 if alpha is None else max(1.0, abs(alpha))
+    return [*values, *_very_negative(dtype, scale)]
+
+
+def assert_no_flag(name, values, dtype, target, alpha, grad=None, flags=strict):
+    for x in values:
+        for size in (1, 17):
+            try:
+                call(name, x, dtype, target, alpha if alpha is not None else 1.0, grad=grad,
+                     size=size, flags=flags)
+            except FloatingPointError as error:
+                raise AssertionError(f"{name}({x!r}, alpha={alpha}, grad={grad}) "
+                                     f"{np.dtype(dtype).name} size {size}: {error}") from None
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_no_flag_for_finite_input(name, dtype, target):
+    """SPEC 2: no floating-point warning for valid input -- zeros, subnormals, x down to
+    finfo.min (where x / alpha or SELU_SCALE * x of the discarded branch would overflow), x up to
+    half the largest float (where exp(x) would), and elu's alpha == 0 (0 * exp(big))."""
+    for alpha in flag_alphas(name):
+        if alpha == 0 and kind_of(name) == "from_output":
+            continue
+        assert_no_flag(name, finite_edge_inputs(name, dtype, alpha), dtype, target, alpha)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_no_flag_for_infinite_input(name, dtype, target):
+    """elu(+-inf) and every other function at +-inf: a value (SPEC 2), not a warning."""
+    points = [math.inf] + ([] if kind_of(name) == "from_output" else [-math.inf])
+    for alpha in alphas_for(name):
+        assert_no_flag(name, points, dtype, target, alpha)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_no_flag_for_nan_input(name, dtype, target):
+    """NaN in gives NaN out without an "invalid value" warning, as np.exp(nan) does: NaN x/y,
+    and (backward) a NaN grad with any x."""
+    for alpha in alphas_for(name):
+        assert_no_flag(name, [math.nan], dtype, target, alpha)
+        if "grad" in BY_NAME[name].inputs:
+            assert_no_flag(name, _other_values(), dtype, target, alpha, grad=math.nan)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_special_inputs_raise_no_flag_at_all(name, dtype, target):
+    """NaN and +/-inf inputs raise no floating-point flag at all, underflow included (as
+    np.exp(nan) and np.exp(-inf) don't): the exp of a discarded lane must stay silent."""
+    points = [math.nan, math.inf] + ([] if kind_of(name) == "from_output" else [-math.inf])
+    for alpha in alphas_for(name):
+        assert_no_flag(name, points, dtype, target, alpha,
+                       flags=lambda: np.errstate(all="raise"))
+
+
+# --------------------------------------------------------------------------- array alpha == 0
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS
+                                  if spec.alpha_rule == "nonzero"])
+def test_celu_array_alpha_zero_is_no_silent_garbage(name, dtype, target, monkeypatch):
+    """A scalar alpha == 0 is a ValueError (SPEC 2); an array alpha holding a 0 cannot be refused
+    per element by a ufunc loop, so it must give a clear error or NumPy's IEEE answer at the
+    limit (celu -> 0, derivative -> exp(-inf) = 0), never an exception swallowed inside the
+    compiled loop with whatever the output buffer held."""
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    spec = BY_NAME[name]
+    x = np.full(17, -1.0, dtype)
+    alpha = np.zeros(17, dtype)
+    args = [alpha if n == "alpha" else (np.full(17, 2.5, dtype) if n == "grad" else x)
+            for n in spec.inputs]
+    try:
+        with np.errstate(all="ignore"):
+            out = getattr(numelu, name)(*args, target=target)
+    except (ValueError, ZeroDivisionError, FloatingPointError):
+        out = None
+    assert not unraisable, [str(u.exc_value) for u in unraisable]
+    if out is not None:
+        np.testing.assert_array_equal(out, np.zeros(17, dtype))

@@ -1,0 +1,747 @@
+"""Accuracy of every numelu function against independent references (SPEC sections 1 and 3).
+
+The references are written here, independently of ``numelu.scalar``:
+
+* float32 and float16 results: the NumPy float64 formula evaluated on the (already rounded)
+  inputs.  Its own error, a few float64 roundings (~1e-16 relative), is negligible next to a
+  float32 ulp (6e-8 relative).
+* float64 results: mpmath at 120 bits, kept as ``hi + frac * ulp`` (``hi`` a float64 near the
+  exact value, ``frac`` the rest in ulps), so an error is measured to far below an ulp, down to
+  the subnormal range.
+
+Errors are measured in ulps of the *exact* result in the output dtype (Goldberg's ulp:
+``2**(floor(log2|v|) - p + 1)``, never below the smallest subnormal).  The bounds, each derived
+from SPEC section 3 and from the formula of SPEC section 1 evaluated as written:
+
+* forward functions and derivatives: ``B = 1`` ulp where ``alpha == 1`` (ELU, CELU),
+  ``B = 2`` ulp for any other alpha and for SELU;
+* ``*_backward``: the derivative ``d`` carries at most ``B * ulp(d)``, the product one rounding:
+  ``|err| <= |grad| * B * ulp(d) + ulp(result) / 2`` (this is "adds at most the one rounding of
+  its product"; expressed in ulps of the result it is at most ``2B + 1/2`` because ``ulp(d)/d``
+  and ``ulp(g*d)/(g*d)`` can differ by a factor 2);
+* ``*_from_output`` (exempt from the ulp bound, but each operation of the formula is rounded
+  once): elu: ``y + alpha`` rounded once (1/2 ulp); selu: plus the rounding of the constant
+  ``SELU_SCALE * SELU_ALPHA`` (1/2 ulp of it); celu: ``y / alpha`` rounded (1/2 ulp of it), then
+  ``+ 1`` rounded (1/2 ulp);
+* float16 results are computed in float32 and rounded once: the float32 bound (in float32 ulps)
+  plus 1/2 float16 ulp.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import mpmath
+import numba
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import numelu
+from numelu import scalar
+from numelu._table import BY_NAME, FUNCTIONS
+
+# Hypothesis formats a failing example with libcst, whose import warns (DeprecationWarning from
+# mypy_extensions) inside pytest's reporting hook: with filterwarnings = error that turns every
+# falsified property into an INTERNALERROR instead of a readable failure.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
+
+CPU_TARGETS = ("cpu", "parallel", "auto")
+DTYPES = (np.float16, np.float32, np.float64)
+
+# SPEC section 1, as decimals: the references do not use numelu's own constants.
+SELU_ALPHA_DEC = "1.6732632423543772848170429916717"
+SELU_SCALE_DEC = "1.0507009873554804934193349852946"
+SA64, SS64 = float(SELU_ALPHA_DEC), float(SELU_SCALE_DEC)
+MP_PREC = 120
+with mpmath.workprec(MP_PREC):
+    SA_MP, SS_MP = mpmath.mpf(SELU_ALPHA_DEC), mpmath.mpf(SELU_SCALE_DEC)
+    SSA_MP = SS_MP * SA_MP
+    ONE_MP = mpmath.mpf(1)
+
+
+# --------------------------------------------------------------------------- reference formulas
+
+
+def _where(cond, a, b):
+    return np.where(cond, a, b)
+
+
+#: float64 NumPy formulas (for float32 and float16 results).
+NP_REF = {
+    "elu": lambda x, a: _where(x < 0, a * np.expm1(x), x),
+    "selu": lambda x: _where(x < 0, SS64 * SA64 * np.expm1(x), SS64 * x),
+    "celu": lambda x, a: _where(x < 0, a * np.expm1(x / a), x),
+    "elu_derivative": lambda x, a: _where(x > 0, 1.0, a * np.exp(x)),
+    "selu_derivative": lambda x: _where(x > 0, SS64, SS64 * SA64 * np.exp(x)),
+    "celu_derivative": lambda x, a: _where(x > 0, 1.0, np.exp(x / a)),
+    "elu_derivative_from_output": lambda y, a: _where(y > 0, 1.0, y + a),
+    "selu_derivative_from_output": lambda y: _where(y > 0, SS64, y + SS64 * SA64),
+    "celu_derivative_from_output": lambda y, a: _where(y > 0, 1.0, y / a + 1.0),
+}
+
+#: mpmath formulas (for float64 results), on exact mpf inputs.
+MP_REF = {
+    "elu": lambda x, a: a * mpmath.expm1(x) if x < 0 else x,
+    "selu": lambda x: SSA_MP * mpmath.expm1(x) if x < 0 else SS_MP * x,
+    "celu": lambda x, a: a * mpmath.expm1(x / a) if x < 0 else x,
+    "elu_derivative": lambda x, a: ONE_MP if x > 0 else a * mpmath.exp(x),
+    "selu_derivative": lambda x: SS_MP if x > 0 else SSA_MP * mpmath.exp(x),
+    "celu_derivative": lambda x, a: ONE_MP if x > 0 else mpmath.exp(x / a),
+    "elu_derivative_from_output": lambda y, a: ONE_MP if y > 0 else y + a,
+    "selu_derivative_from_output": lambda y: SS_MP if y > 0 else y + SSA_MP,
+    "celu_derivative_from_output": lambda y, a: ONE_MP if y > 0 else y / a + 1,
+}
+
+
+def kind_of(name: str) -> str:
+    for suffix in ("_backward", "_from_output", "_derivative"):
+        if name.endswith(suffix):
+            return suffix[1:]
+    return "forward"
+
+
+def derivative_of(name: str) -> str:
+    """``elu_backward`` -> ``elu_derivative``."""
+    return name.replace("_backward", "_derivative")
+
+
+def np_reference(name: str, args64: list) -> np.ndarray:
+    """The float64 NumPy value of ``name`` (``args64`` in SPEC order, float64)."""
+    with np.errstate(all="ignore"):
+        if kind_of(name) == "backward":
+            grad, *rest = args64
+            return grad * NP_REF[derivative_of(name)](*rest)
+        return np.asarray(NP_REF[name](*args64), dtype=np.float64)
+
+
+def mp_value(name: str, values: tuple):
+    """The exact (120-bit) value of ``name`` at the float ``values``."""
+    with mpmath.workprec(MP_PREC):
+        exact = [mpmath.mpf(v) for v in values]
+        if kind_of(name) == "backward":
+            return exact[0] * MP_REF[derivative_of(name)](*exact[1:])
+        return MP_REF[name](*exact)
+
+
+# --------------------------------------------------------------------------- ulps
+
+
+def ulp_exponent(v, dtype) -> np.ndarray:
+    """``E`` with ``ulp(v) = 2**E`` in ``dtype`` (Goldberg's ulp; subnormal floor; |v| finite)."""
+    info = np.finfo(dtype)
+    _, e = np.frexp(np.abs(np.asarray(v, dtype=np.float64)))     # |v| = m * 2**e, m in [0.5, 1)
+    return np.maximum(e - 1 - info.nmant, info.minexp - info.nmant)
+
+
+def mp_reference(name: str, args64: list) -> tuple[np.ndarray, np.ndarray]:
+    """float64 ``(hi, frac)``: the exact value is ``hi + frac * ulp(exact)`` (ulp in float64)."""
+    columns = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in args64])
+    hi = np.empty(columns[0].shape)
+    frac = np.empty(columns[0].shape)
+    with mpmath.workprec(MP_PREC):
+        for i, values in enumerate(zip(*[c.ravel() for c in columns], strict=True)):
+            exact = mp_value(name, tuple(float(v) for v in values))
+            hi.flat[i] = h = float(exact)
+            if not np.isfinite(h):
+                frac.flat[i] = 0.0
+                continue
+            # the exponent of the exact value (not of hi, which may have rounded up a binade)
+            e = int(ulp_exponent(h, np.float64))
+            if exact != 0 and abs(exact) < abs(mpmath.mpf(h)) and h != 0:
+                m, _ = np.frexp(h)
+                if abs(m) == 0.5:
+                    e = max(e - 1, -1074)
+            frac.flat[i] = float(mpmath.ldexp(exact - mpmath.mpf(h), -e))
+    return hi, frac
+
+
+def ulp_errors(got, hi, frac, dtype) -> np.ndarray:
+    """|got - exact| in ulps of the exact value in ``dtype``; 0 where both are the same inf/NaN,
+    inf where only one of them is finite."""
+    g = np.asarray(got, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = hi.astype(dtype).astype(np.float64)    # where the exact value overflows dtype
+        special = ~np.isfinite(rounded)
+        err = np.abs(np.ldexp(g - hi, -ulp_exponent(np.where(special, 0.0, hi), dtype)) - frac)
+    same = (g == rounded) | (np.isnan(g) & np.isnan(rounded))
+    err = np.where(special, np.where(same, 0.0, np.inf), err)
+    return np.where(np.isfinite(g) | special, err, np.inf)
+
+
+# --------------------------------------------------------------------------- the bounds
+
+
+def ulp_bound(spec_name: str, alpha) -> float:
+    """SPEC 3: 1 ulp where alpha == 1 (ELU and CELU), 2 ulp otherwise (and for SELU)."""
+    family = spec_name.split("_")[0]
+    return 1.0 if family in ("elu", "celu") and alpha == 1 else 2.0
+
+
+def allowed_ulps(name: str, args64: list, hi: np.ndarray, alpha, dtype) -> np.ndarray:
+    """The error allowed at each point, in ulps of the exact result in ``dtype`` (module doc)."""
+    compute = np.float64 if dtype == np.float64 else np.float32
+    e_out = ulp_exponent(np.where(np.isfinite(hi), hi, 0.0), dtype)
+
+    def in_out_ulps(scale, magnitude):
+        """``scale * ulp_compute(magnitude)`` in output ulps."""
+        return np.ldexp(np.asarray(scale, dtype=np.float64),
+                        ulp_exponent(magnitude, compute) - e_out)
+
+    kind = kind_of(name)
+    with np.errstate(all="ignore"):
+        if kind in ("forward", "derivative"):
+            bound = in_out_ulps(ulp_bound(name, alpha), hi)
+        elif kind == "backward":
+            grad, *rest = args64
+            d = NP_REF[derivative_of(name)](*rest)
+            carried = np.abs(grad) * ulp_bound(name, alpha)
+            product_error = in_out_ulps(carried, d)
+            upper = np.abs(hi) + np.abs(grad) * np.ldexp(2.0, ulp_exponent(d, compute))
+            bound = product_error + in_out_ulps(0.5, upper)
+        else:  # from_output
+            y = args64[0]
+            if name.startswith("selu"):
+                first = SS64 * SA64                      # the rounded constant
+            elif name.startswith("celu"):
+                first = y / args64[1]                    # the rounded quotient
+            else:
+                first = 0.0                              # y + alpha: one rounding only
+            first_error = 0.0 if name.startswith("elu") else in_out_ulps(0.5, first)
+            upper = np.abs(hi) + np.ldexp(1.0, ulp_exponent(first, compute))
+            bound = first_error + in_out_ulps(0.5, upper)
+    if dtype == np.float16:
+        bound = bound + 0.5
+    return np.broadcast_to(bound, np.shape(hi))
+
+
+# --------------------------------------------------------------------------- samples
+
+
+def x_points(dtype, rng, n: int = 160) -> np.ndarray:
+    """Inputs of the exp branch where errors hide, plus zeros, tiny, huge and positive values."""
+    info = np.finfo(dtype)
+    lo = np.log2(float(info.smallest_subnormal))
+    hi_log = np.log2(float(info.max))
+    parts = [
+        -np.exp2(rng.uniform(lo, 0.0, n)),          # tiny negatives, down to subnormals
+        np.exp2(rng.uniform(lo, 0.0, n // 4)),       # tiny positives
+        rng.uniform(-0.35, 0.35, n),                # reduction k = 0
+        rng.uniform(-1.04, -0.35, n),               # reduction k = -1
+        rng.uniform(-18.5, -16.0, n),               # float32: alpha*expm1(x) reaches -alpha (-17.3)
+        rng.uniform(-38.5, -36.0, n),               # float64: same (-37.4)
+        rng.uniform(-104.5, -86.0, n),              # float32: exp subnormal, then 0
+        rng.uniform(-746.0, -700.0, n),             # float64: exp subnormal, then 0
+        rng.uniform(-60.0, 0.0, n),
+        -np.exp2(rng.uniform(0.0, hi_log, n // 4)),  # very negative
+        np.exp2(rng.uniform(0.0, hi_log - 1, n // 4)),  # large positive (SELU_SCALE*x finite)
+        np.array([0.0, -0.0, -1.0, -0.5, -2.0, 1.0, -float(info.smallest_subnormal),
+                  -float(info.tiny), float(info.smallest_subnormal)]),
+    ]
+    return np.concatenate(parts)
+
+
+def y_points(dtype, rng, alpha: float, n: int = 300) -> np.ndarray:
+    """Outputs of the forward function: [-alpha, 0] densely (both ends), and positives."""
+    p = np.finfo(dtype).nmant + 2
+    u = np.concatenate([rng.uniform(0.0, 1.0, n), np.exp2(-rng.uniform(0, p, n)),
+                        1.0 - np.exp2(-rng.uniform(1, p, n)), [0.0, 1.0]])
+    positives = np.exp2(rng.uniform(-20, 10, n // 4))
+    return np.concatenate([-alpha * u, positives, [-0.0]])
+
+
+def to_dtype(values, dtype) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        out = np.asarray(values, dtype=np.float64).astype(dtype)
+    return out[np.isfinite(out)]
+
+
+def effective_alpha(spec_name: str, alpha) -> float:
+    return SS64 * SA64 if spec_name.startswith("selu") else float(alpha)
+
+
+def make_inputs(spec, dtype, alpha, seed: int = 0) -> tuple[list, list]:
+    """(call arguments, the same as float64 arrays) for one accuracy case."""
+    rng = np.random.default_rng([seed, len(spec.name), DTYPES.index(dtype)])
+    if spec.inputs[0] == "y" or (spec.nin > 1 and spec.inputs[1] == "y"):
+        main = to_dtype(y_points(dtype, rng, effective_alpha(spec.name, alpha)), dtype)
+    else:
+        x = x_points(dtype, rng)
+        if spec.has_alpha and spec.name.startswith("celu") and alpha != 1:
+            x = np.concatenate([x, x[: len(x) // 2] * alpha])   # so that x / alpha hits the ranges
+        main = to_dtype(x, dtype)
+    args, args64 = [], []
+    for name in spec.inputs:
+        if name in ("x", "y"):
+            value = main
+        elif name == "grad":
+            sign = rng.choice([-1.0, 1.0], main.size)
+            value = to_dtype(sign * np.exp2(rng.uniform(-6, 6, main.size)), dtype)
+            value[: main.size // 4] = 1
+        else:
+            args.append(float(alpha))                # a Python float: NEP 50, alpha -> dtype
+            args64.append(float(dtype(alpha)))
+            continue
+        args.append(value)
+        args64.append(value.astype(np.float64))
+    return args, args64
+
+
+@functools.cache
+def accuracy_case(name: str, dtype_name: str, alpha):
+    """Inputs, exact values and allowed errors of one case, shared by the three targets."""
+    spec = BY_NAME[name]
+    dtype = np.dtype(dtype_name).type
+    args, args64 = make_inputs(spec, dtype, alpha)
+    if dtype == np.float64:
+        hi, frac = mp_reference(name, args64)
+    else:
+        hi = np_reference(name, args64)
+        frac = np.zeros_like(hi)
+    allowed = allowed_ulps(name, args64, hi, alpha, dtype)
+    return args, args64, hi, frac, allowed
+
+
+def check_accuracy(got, name, dtype, args64, hi, frac, allowed) -> float:
+    """Assert every point within its bound; return the largest error in ulps."""
+    got = np.asarray(got)
+    assert got.dtype == dtype, f"{name}: {dtype.__name__} input gave {got.dtype}"
+    err = ulp_errors(got, hi, frac, dtype)
+    bad = ~(err <= allowed)
+    if bad.any():
+        idx = np.flatnonzero(bad)[:8]
+        rows = [
+            f"  inputs={[float(np.broadcast_to(a, hi.shape)[i]) for a in args64]} "
+            f"got={float(got.flat[i])!r} exact~{float(hi[i])!r} "
+            f"err={float(err[i]):.3g} ulp allowed={float(allowed[i]):.3g}"
+            for i in idx
+        ]
+        raise AssertionError(f"{name} {dtype.__name__}: {int(bad.sum())} of {bad.size} points "
+                             f"beyond the bound\n" + "\n".join(rows))
+    finite = np.isfinite(err)
+    return float(err[finite].max(initial=0.0))
+
+
+def call(name: str, args, target: str):
+    """The values only: floating-point flags are checked apart (test_edge_values.py and
+    ``test_no_flag_for_random_finite_input``), so that a leaked flag and a wrong value show up
+    as different failures."""
+    with np.errstate(all="ignore"):
+        return getattr(numelu, name)(*args, target=target)
+
+
+# --------------------------------------------------------------------------- 1. accuracy
+
+ALPHAS = (1.0, 0.1, 0.3, 2.0, 3.7, 10.0)
+FROM_OUTPUT_ALPHAS = (1.0, 0.3, 3.7)
+
+
+def _accuracy_params():
+    for spec in FUNCTIONS:
+        if not spec.has_alpha:
+            alphas = (None,)
+        elif kind_of(spec.name) == "from_output":
+            alphas = FROM_OUTPUT_ALPHAS
+        elif spec.alpha_rule is None:                # any real alpha (ELU): a negative one too
+            alphas = (*ALPHAS, -0.5)
+        else:
+            alphas = ALPHAS
+        for alpha in alphas:
+            yield pytest.param(spec.name, alpha, id=f"{spec.name}-a{alpha}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize(("name", "alpha"), list(_accuracy_params()))
+def test_accuracy(name, alpha, dtype, target):
+    args, args64, hi, frac, allowed = accuracy_case(name, np.dtype(dtype).name, alpha)
+    got = call(name, args, target)
+    check_accuracy(got, name, dtype, args64, hi, frac, allowed)
+
+
+def sweep_float32(low: float, points: int = 300_000) -> np.ndarray:
+    """About ``points`` float32 spread evenly by bit pattern over ``[low, 0)`` (an odd step, so
+    every low bit pattern of the significand is visited)."""
+    first = 0x80000001
+    last = int(np.array([low], np.float32).view(np.uint32)[0])
+    step = max(1, (last - first) // points) | 1
+    return np.arange(first, last + 1, step, dtype=np.uint64).astype(np.uint32).view(np.float32)
+
+
+def _sweep_params():
+    for spec in FUNCTIONS:
+        for alpha in ((None,) if not spec.has_alpha else (1.0, 0.3, 3.7)):
+            yield pytest.param(spec.name, alpha, id=f"{spec.name}-a{alpha}")
+
+
+@pytest.mark.parametrize(("name", "alpha"), list(_sweep_params()))
+def test_float32_sweep_of_the_negative_branch(name, alpha, target):
+    """~300k float32 spread evenly (by bits) over the whole exp branch, against float64."""
+    spec = BY_NAME[name]
+    a32 = float(np.float32(effective_alpha(name, alpha if alpha is not None else 1.0)))
+    if kind_of(name) == "from_output":
+        main = sweep_float32(-a32)
+    else:
+        main = sweep_float32(-104.0 * max(1.0, a32))
+    args, args64 = [], []
+    for input_name in spec.inputs:
+        if input_name == "alpha":
+            args.append(alpha)
+            args64.append(float(np.float32(alpha)))
+        elif input_name == "grad":
+            g = np.full(main.shape, -1.75, np.float32)
+            args.append(g)
+            args64.append(g.astype(np.float64))
+        else:
+            args.append(main)
+            args64.append(main.astype(np.float64))
+    hi = np_reference(name, args64)
+    allowed = allowed_ulps(name, args64, hi, alpha, np.float32)
+    got = call(name, args, target)
+    check_accuracy(got, name, np.float32, args64, hi, np.zeros_like(hi), allowed)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("NUMELU_EXHAUSTIVE"),
+                    reason="set NUMELU_EXHAUSTIVE=1 (a few minutes per function)")
+@pytest.mark.parametrize(("name", "alpha"), [
+    ("elu", 1.0), ("elu", 0.3), ("selu", None), ("celu", 1.0), ("celu", 0.3), ("celu", 3.7),
+    ("elu_derivative", 1.0), ("elu_derivative", 0.3), ("selu_derivative", None),
+    ("celu_derivative", 1.0), ("celu_derivative", 0.3), ("celu_derivative", 3.7),
+])
+def test_float32_exhaustive_negative_inputs(name, alpha):
+    """SPEC 3: every negative float32 down to -inf (in chunks of 2**24), serial CPU."""
+    spec = BY_NAME[name]
+    fn = getattr(numelu, name)
+    worst = 0.0
+    for start in range(0x80000000, 0x100000000, 1 << 24):
+        x = np.arange(start, start + (1 << 24), dtype=np.uint64).astype(np.uint32).view(np.float32)
+        x = x[np.isfinite(x)]
+        args = [x] if spec.nin == 1 else [x, alpha]
+        args64 = [x.astype(np.float64)] + ([] if spec.nin == 1 else [float(np.float32(alpha))])
+        hi = np_reference(name, args64)
+        allowed = allowed_ulps(name, args64, hi, alpha, np.float32)
+        got = fn(*args, target="cpu")
+        worst = max(worst, check_accuracy(got, name, np.float32, args64, hi,
+                                          np.zeros_like(hi), allowed))
+    assert worst <= ulp_bound(name, alpha)
+
+
+# CELU divides by alpha: a rounded 1/alpha, or x/alpha rounded before exp, costs 80-150 ulp
+# (SPEC 3).  Alphas whose reciprocal is inexact, inputs where exp(x/alpha) is large enough for
+# the quotient's rounding error to show.
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("alpha", (0.1, 0.3, 3.7, 10.0, 0.7, 1.3, 5.9))
+@pytest.mark.parametrize("name", ("celu", "celu_derivative", "celu_backward"))
+def test_celu_quotient_stays_within_two_ulp(name, alpha, dtype, target):
+    rng = np.random.default_rng(7)
+    q = np.concatenate([rng.uniform(-88.0, -10.0, 400), rng.uniform(-10.0, 0.0, 200)])
+    x = to_dtype(q * alpha, dtype)
+    spec = BY_NAME[name]
+    args = [x, alpha] if spec.nin == 2 else [np.ones_like(x), x, alpha]
+    args64 = [a.astype(np.float64) if isinstance(a, np.ndarray) else float(dtype(a))
+              for a in args]
+    if dtype == np.float64:
+        hi, frac = mp_reference(name, args64)
+    else:
+        hi, frac = np_reference(name, args64), np.zeros(x.shape)
+    allowed = allowed_ulps(name, args64, hi, alpha, dtype)
+    got = call(name, args, target)
+    check_accuracy(got, name, dtype, args64, hi, frac, allowed)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("alpha", (-1.0, -0.5, -2.0))
+@pytest.mark.parametrize("name", ("celu", "celu_derivative"))
+def test_celu_negative_alpha_up_to_overflow(name, alpha, dtype, target):
+    """CELU takes any nonzero alpha: a negative one makes x / alpha positive, so exp and expm1
+    run up to the overflow threshold, where 2**k alone is beyond the float range."""
+    top = 709.4 if dtype == np.float64 else 88.3     # exp/expm1 return inf above 709.43 / 88.37
+    rng = np.random.default_rng(5)
+    q = np.concatenate([rng.uniform(0.0, top, 300), rng.uniform(top - 1.5, top, 200)])
+    x = to_dtype(q * alpha, dtype)
+    args64 = [x.astype(np.float64), float(dtype(alpha))]
+    if dtype == np.float64:
+        hi, frac = mp_reference(name, args64)
+    else:
+        hi, frac = np_reference(name, args64), np.zeros(x.shape)
+    allowed = allowed_ulps(name, args64, hi, alpha, dtype)
+    got = call(name, [x, alpha], target)
+    check_accuracy(got, name, dtype, args64, hi, frac, allowed)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("alpha", (1.0, 2.0))
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS
+                                  if kind_of(s.name) == "from_output" and s.has_alpha])
+def test_from_output_exact_where_the_sum_is_exact(name, alpha, dtype, target):
+    """y a multiple of 2**-10 in [-alpha, 0], alpha 1 or 2: y + alpha and y/alpha + 1 are exact."""
+    y = (-np.arange(0, int(1024 * alpha) + 1) / 1024.0).astype(dtype)
+    got = call(name, [y, alpha], target)
+    y64 = y.astype(np.float64)
+    expected = y64 + alpha if name.startswith("elu") else y64 / alpha + 1.0
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got.astype(np.float64), expected)
+    assert got[-1] == 0 and got[0] == (alpha if name.startswith("elu") else 1.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
+def test_every_loop_path_gives_the_same_bits(name, dtype, target):
+    """Contiguous data with a scalar alpha, a full alpha array, and strided views (the general
+    loop) all evaluate the same formula: identical results."""
+    spec = BY_NAME[name]
+    rng = np.random.default_rng(3)
+    n = 1001
+    main = to_dtype(rng.uniform(-30, 5, n), dtype)
+    grad = to_dtype(rng.uniform(-3, 3, main.size), dtype)
+    alpha = 0.3
+
+    def build(layout):
+        args = []
+        for input_name in spec.inputs:
+            if input_name == "alpha":
+                full = np.full(main.size, alpha, dtype)
+                args.append({"scalar": alpha, "array": full,
+                             "strided": np.repeat(full, 2)[::2]}[layout])
+                continue
+            data = grad if input_name == "grad" else main
+            if layout == "strided":
+                wide = np.zeros(2 * data.size, dtype)
+                wide[::2] = data
+                data = wide[::2]
+            args.append(data)
+        return args
+
+    results = {layout: call(name, build(layout), target)
+               for layout in ("scalar", "array", "strided")}
+    np.testing.assert_array_equal(results["array"], results["scalar"])
+    np.testing.assert_array_equal(results["strided"], results["scalar"])
+
+
+# --------------------------------------------------------------------------- 2. properties
+
+FLOAT_WIDTH = {np.float32: 32, np.float64: 64}
+ALPHA_MIN = 1 / 16          # alpha in [1/16, 20] (bounds exact in every width hypothesis draws)
+
+
+def _finite(dtype, **kwargs):
+    return st.floats(allow_nan=False, allow_infinity=False, width=FLOAT_WIDTH[dtype], **kwargs)
+
+
+def _draw_case(data, spec, dtype):
+    """Random finite inputs: x anywhere (bounded where a legitimate overflow would occur), alpha
+    in [1/16, 20], grad moderate, y in the range of the forward function and beyond."""
+    fmax = float(np.finfo(dtype).max)
+    if spec.name.startswith("selu") and kind_of(spec.name) == "forward":
+        main_elements = _finite(dtype, max_value=fmax / 2)        # SELU_SCALE * x stays finite
+    else:
+        main_elements = _finite(dtype)
+    if kind_of(spec.name) == "from_output":
+        main_elements = _finite(dtype, min_value=-25.0, max_value=1e6)
+    main = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=main_elements), label="x")
+    alpha = data.draw(_finite(dtype, min_value=ALPHA_MIN, max_value=20.0), label="alpha")
+    args = []
+    for input_name in spec.inputs:
+        if input_name == "alpha":
+            args.append(dtype(alpha))
+        elif input_name == "grad":
+            args.append(data.draw(hnp.arrays(dtype, main.shape,
+                                              elements=_finite(dtype, min_value=-1e6,
+                                                               max_value=1e6)), label="grad"))
+        else:
+            args.append(main)
+    target = data.draw(st.sampled_from(CPU_TARGETS), label="target")
+    return args, float(alpha), target
+
+
+PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+                             suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_random_inputs_within_bounds(name, dtype, data):
+    spec = BY_NAME[name]
+    args, alpha, target = _draw_case(data, spec, dtype)
+    args64 = [np.asarray(a, dtype=np.float64) for a in args]
+    if dtype == np.float64:
+        hi, frac = mp_reference(name, args64)
+    else:
+        hi, frac = np_reference(name, args64), np.zeros(np.shape(args[0]))
+    allowed = allowed_ulps(name, args64, hi, alpha if spec.has_alpha else None, dtype)
+    got = call(name, args, target)
+    check_accuracy(got, name, dtype, args64, np.asarray(hi), np.asarray(frac), allowed)
+
+
+@pytest.mark.parametrize("dtype", (np.float16, np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
+@settings(PROPERTY_SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrink:
+@given(data=st.data())                                  # the flag names the problem well enough
+def test_no_flag_for_random_finite_input(name, dtype, data):
+    """SPEC 2: no floating-point warning for valid input.  Random finite inputs (alpha in
+    [1/16, 20]) where the exact result is finite: no divide/overflow/invalid flag (underflow is
+    NumPy's default "ignore": derivatives legitimately underflow to subnormals and 0)."""
+    spec = BY_NAME[name]
+    if dtype == np.float16:
+        elements = st.floats(allow_nan=False, allow_infinity=False, width=16)
+        fmax = float(np.finfo(np.float16).max)
+    else:
+        elements = _finite(dtype)
+        fmax = float(np.finfo(dtype).max)
+    if kind_of(name) == "from_output":
+        elements = st.floats(-20.0, fmax, width=FLOAT_WIDTH.get(dtype, 16))   # output range
+    elif name.startswith("selu") and kind_of(name) == "forward":
+        elements = st.floats(-fmax, fmax / 2, width=FLOAT_WIDTH.get(dtype, 16))
+    main = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=elements), label="x")
+    alpha = data.draw(st.floats(ALPHA_MIN, 20.0, width=FLOAT_WIDTH.get(dtype, 16)), label="alpha")
+    args = []
+    for input_name in spec.inputs:
+        if input_name == "alpha":
+            args.append(dtype(alpha))
+        elif input_name == "grad":
+            args.append(np.full(main.shape, 1.5, dtype))
+        else:
+            args.append(main)
+    target = data.draw(st.sampled_from(CPU_TARGETS), label="target")
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        getattr(numelu, name)(*args, target=target)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", ("elu", "celu"))
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_identity_for_positive_x(name, dtype, data):
+    """elu(x, a) == x and celu(x, a) == x exactly for x > 0, whatever alpha (nonzero)."""
+    x = data.draw(hnp.arrays(dtype, st.integers(1, 24),
+                             elements=_finite(dtype, min_value=0.0, exclude_min=True)))
+    alpha = data.draw(_finite(dtype, min_value=-20.0, max_value=20.0).filter(lambda a: a != 0))
+    target = data.draw(st.sampled_from(CPU_TARGETS))
+    got = call(name, [x, alpha], target)
+    np.testing.assert_array_equal(got, x)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS if kind_of(s.name) == "derivative"])
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_derivative_range(name, dtype, data):
+    """0 <= d <= max(1, alpha) for alpha > 0 (celu: <= 1; selu: <= SELU_SCALE * SELU_ALPHA)."""
+    x = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=_finite(dtype)))
+    alpha = data.draw(_finite(dtype, min_value=ALPHA_MIN, max_value=20.0))
+    target = data.draw(st.sampled_from(CPU_TARGETS))
+    spec = BY_NAME[name]
+    got = call(name, [x, alpha] if spec.has_alpha else [x], target)
+    top = {"elu": max(1.0, float(alpha)), "celu": 1.0,
+           "selu": float(dtype(SS64 * SA64)) * (1 + 2.0 ** -20)}[name.split("_")[0]]
+    assert np.all(got >= 0), got
+    assert np.all(got <= top), (got, top)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS if kind_of(s.name) == "backward"])
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_backward_is_grad_times_derivative(name, dtype, data):
+    """backward(g, x) and g * derivative(x) differ by at most one rounding of the product."""
+    spec = BY_NAME[name]
+    args, _, target = _draw_case(data, spec, dtype)
+    got = call(name, args, target)
+    d = call(derivative_of(name), args[1:], target)
+    with np.errstate(over="ignore"):
+        product = (args[0] * d).astype(dtype)
+    assert got.dtype == dtype
+    one_ulp = np.ldexp(1.0, ulp_exponent(product, dtype))
+    assert np.all(np.abs(got.astype(np.float64) - product) <= one_ulp), (got, product)
+
+
+# --------------------------------------------------------------------------- 4. numelu.scalar
+
+
+def _njit_caller(formula, nin: int):
+    """A user's own @njit loop calling the scalar formula."""
+    if nin == 1:
+        @numba.njit
+        def run1(a, b, c, out):
+            for i in range(out.size):
+                out[i] = formula(a[i])
+        return run1
+    if nin == 2:
+        @numba.njit
+        def run2(a, b, c, out):
+            for i in range(out.size):
+                out[i] = formula(a[i], b[i])
+        return run2
+
+    @numba.njit
+    def run3(a, b, c, out):
+        for i in range(out.size):
+            out[i] = formula(a[i], b[i], c[i])
+    return run3
+
+
+def _scalar_inputs(spec, dtype):
+    rng = np.random.default_rng(11)
+    main = np.concatenate([rng.uniform(-40, 3, 60), [-0.0, 0.0, -1e-30, -100.0, -1e4]])
+    if kind_of(spec.name) == "from_output":
+        main = np.concatenate([rng.uniform(-0.7, 0, 60), [-0.0, 0.0, -0.7, 2.0]])
+    main = main.astype(dtype)
+    out = []
+    for input_name in spec.inputs:
+        if input_name == "alpha":
+            out.append(np.full(main.shape, 0.7, dtype))
+        elif input_name == "grad":
+            out.append(rng.uniform(-2, 2, main.size).astype(dtype))
+        else:
+            out.append(main)
+    return out
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
+def test_scalar_formulas_from_users_njit_code(name, dtype):
+    """numelu.scalar.<name> inside a user's @njit function: the ufunc's bits exactly."""
+    spec = BY_NAME[name]
+    formula = getattr(scalar, name)
+    inputs = _scalar_inputs(spec, dtype)
+    padded = inputs + [inputs[0]] * (3 - len(inputs))
+    out = np.empty(inputs[0].shape, dtype)
+    _njit_caller(formula, spec.nin)(*padded, out)
+    expected = getattr(numelu, name)(*inputs, target="cpu")
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
+def test_scalar_formulas_from_python(name, dtype):
+    """numelu.scalar.<name> on Python/NumPy scalars: the dtype kept, the ufunc's value within the
+    accuracy bound (plain Python uses libm's exp/expm1, the ufunc numelu's kernel), and both
+    within the bound of the exact value."""
+    spec = BY_NAME[name]
+    formula = getattr(scalar, name)
+    inputs = _scalar_inputs(spec, dtype)
+    got = []
+    for values in zip(*inputs, strict=True):
+        scalars = [dtype(v) for v in values]
+        if dtype == np.float64:
+            scalars = [float(v) for v in scalars]    # plain Python floats
+        result = formula(*scalars)
+        assert isinstance(result, float if dtype == np.float64 else np.float32), type(result)
+        got.append(result)
+    got = np.array(got, dtype=dtype)
+    args64 = [a.astype(np.float64) for a in inputs]
+    if dtype == np.float64:
+        hi, frac = mp_reference(name, args64)
+    else:
+        hi, frac = np_reference(name, args64), np.zeros(got.shape)
+    allowed = allowed_ulps(name, args64, hi, 0.7 if spec.has_alpha else None, dtype)
+    check_accuracy(got, name, dtype, args64, hi, frac, allowed)
+    ufunc = getattr(numelu, name)(*inputs, target="cpu")
+    check_accuracy(ufunc, name, dtype, args64, hi, frac, allowed)
