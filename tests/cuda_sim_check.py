@@ -31,6 +31,7 @@ os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
 import numpy as np  # noqa: E402
 from numba import cuda  # noqa: E402
+from reference import reference  # noqa: E402
 
 import numelu  # noqa: E402
 from numelu import _cuda  # noqa: E402
@@ -40,28 +41,6 @@ RTOL = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.floa
 
 failures: list[str] = []
 checks = 0
-
-
-def reference(name: str, args: tuple) -> np.ndarray:
-    """The float64 NumPy formula of SPEC section 1 (written independently of numelu)."""
-    args = [np.asarray(a, dtype=np.float64) for a in args]
-    with np.errstate(all="ignore"):
-        if name.endswith("_backward"):
-            grad, rest = args[0], args[1:]
-            return grad * reference(name.replace("_backward", "_derivative"), rest)
-        x = args[0]
-        a = args[1] if len(args) > 1 else None
-        return {
-            "elu": lambda: np.where(x < 0, a * np.expm1(x), x),
-            "selu": lambda: SCALE * np.where(x < 0, ALPHA * np.expm1(x), x),
-            "celu": lambda: np.where(x < 0, a * np.expm1(x / a), x),
-            "elu_derivative": lambda: np.where(x > 0, 1.0, a * np.exp(x)),
-            "selu_derivative": lambda: np.where(x > 0, SCALE, SCALE * ALPHA * np.exp(x)),
-            "celu_derivative": lambda: np.where(x > 0, 1.0, np.exp(x / a)),
-            "elu_derivative_from_output": lambda: np.where(x > 0, 1.0, x + a),
-            "selu_derivative_from_output": lambda: np.where(x > 0, SCALE, x + SCALE * ALPHA),
-            "celu_derivative_from_output": lambda: np.where(x > 0, 1.0, x / a + 1.0),
-        }[name]()
 
 
 def host(value):

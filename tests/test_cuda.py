@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reference import reference
 
 import numelu
 from numelu import _cuda
@@ -39,27 +40,6 @@ def _run_script(name: str, *args: str, env: dict | None = None) -> subprocess.Co
     return subprocess.run([sys.executable, "-W", "error", str(TESTS / name), *args],
                           env=environment, capture_output=True, text=True, timeout=300,
                           cwd=ROOT)
-
-
-def _reference(name: str, args) -> np.ndarray:
-    """The float64 NumPy formula of SPEC section 1."""
-    args = [np.asarray(a, dtype=np.float64) for a in args]
-    with np.errstate(all="ignore"):
-        if name.endswith("_backward"):
-            return args[0] * _reference(name.replace("_backward", "_derivative"), args[1:])
-        x = args[0]
-        a = args[1] if len(args) > 1 else None
-        return {
-            "elu": lambda: np.where(x < 0, a * np.expm1(x), x),
-            "selu": lambda: SCALE * np.where(x < 0, ALPHA * np.expm1(x), x),
-            "celu": lambda: np.where(x < 0, a * np.expm1(x / a), x),
-            "elu_derivative": lambda: np.where(x > 0, 1.0, a * np.exp(x)),
-            "selu_derivative": lambda: np.where(x > 0, SCALE, SCALE * ALPHA * np.exp(x)),
-            "celu_derivative": lambda: np.where(x > 0, 1.0, np.exp(x / a)),
-            "elu_derivative_from_output": lambda: np.where(x > 0, 1.0, x + a),
-            "selu_derivative_from_output": lambda: np.where(x > 0, SCALE, x + SCALE * ALPHA),
-            "celu_derivative_from_output": lambda: np.where(x > 0, 1.0, x / a + 1.0),
-        }[name]()
 
 
 # ------------------------------------------------------------------------------ no GPU needed
@@ -260,7 +240,7 @@ def test_gpu_cuda_ufunc(cuda, name, dtype):
     assert function.cuda is ufunc                       # built once
     got = ufunc(*[cuda.to_device(a) for a in (*arrays, *alpha)]).copy_to_host()
     assert got.dtype == np.dtype(dtype)
-    want = _reference(name, (*arrays, *alpha))
+    want = reference(name, (*arrays, *alpha))
     np.testing.assert_allclose(got.astype(np.float64), want, rtol=_rtol(dtype),
                                atol=4 * _rtol(dtype))
 
@@ -286,7 +266,7 @@ def test_gpu_kernel_path_numba_arrays(cuda, name, dtype):
         result = function(*dev, *scalars)                  # auto: device arrays -> CUDA
         assert type(result).__module__.startswith("numba"), label
         got = result.copy_to_host()
-        want = _reference(name, (*host, *scalars))
+        want = reference(name, (*host, *scalars))
         np.testing.assert_allclose(got, want, rtol=_rtol(dtype), atol=4 * _rtol(dtype),
                                    err_msg=label)
         cpu = function(*host, *scalars, target="cpu")
@@ -328,7 +308,7 @@ def test_gpu_user_kernel_calls_numelu_scalar(cuda):
     x = np.linspace(-4, 4, 1 << 15)
     out = cuda.device_array_like(x)
     kernel[128, 256](cuda.to_device(x), 1.5, out)
-    want = _reference("elu", (x, 1.5)) + _reference("celu_backward", (x, x, 1.5))
+    want = reference("elu", (x, 1.5)) + reference("celu_backward", (x, x, 1.5))
     np.testing.assert_allclose(out.copy_to_host(), want, rtol=1e-14, atol=1e-14)
 
 
@@ -343,7 +323,7 @@ def test_gpu_cupy_in_cupy_out(cuda):
         assert isinstance(y, cupy.ndarray) and y.dtype == dtype and y.shape == x.shape
         assert y.device.id == xc.device.id
         np.testing.assert_allclose(cupy.asnumpy(y).astype(np.float64),
-                                   _reference("elu", (x, 0.5)), rtol=_rtol(dtype),
+                                   reference("elu", (x, 0.5)), rtol=_rtol(dtype),
                                    atol=4 * _rtol(dtype))
         out = cupy.empty_like(xc)
         assert numelu.celu(xc, 2.0, out=out) is out
@@ -352,7 +332,7 @@ def test_gpu_cupy_in_cupy_out(cuda):
         assert isinstance(g, cupy.ndarray)
         np.testing.assert_allclose(
             cupy.asnumpy(g).astype(np.float64),
-            _reference("selu_backward", (cupy.asnumpy(grad), x[:, ::-1])),
+            reference("selu_backward", (cupy.asnumpy(grad), x[:, ::-1])),
             rtol=_rtol(dtype), atol=4 * _rtol(dtype))
     with pytest.raises(TypeError, match="mixed"):
         numelu.elu_backward(xc, x, 1.0)
