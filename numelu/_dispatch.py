@@ -109,7 +109,7 @@ class ElementwiseFunction:
     def __call__(self, *args: Any, out: Any = _MISSING, target: str | None = None,
                  **kwargs: Any):
         # Fast path, the common case: NumPy arrays / Python numbers, no keyword but out=.
-        if not kwargs and target is None and (out is _MISSING or type(out) is np.ndarray):
+        if not kwargs and (out is _MISSING or type(out) is np.ndarray):
             if len(args) in self._fast_arities:
                 size = 1
                 for a in args:
@@ -123,11 +123,11 @@ class ElementwiseFunction:
                         break
                 else:
                     settings = _config.current()
-                    chosen = settings.target
+                    chosen = settings.target if target is None else target
                     if chosen == "auto":
                         chosen = ("parallel" if size >= settings.threshold(self.spec.kind)
                                   else "cpu")
-                    if chosen != "cuda":
+                    if chosen == "cpu" or chosen == "parallel":
                         if len(args) < self.nin:
                             args = (*args, 1.0)
                         elif self._alpha_is_checked:
