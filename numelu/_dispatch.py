@@ -38,6 +38,12 @@ def _has_ufunc_override(value: Any) -> bool:
     return method is not None and method is not np.ndarray.__array_ufunc__
 
 
+def _is_device_backed_dask(value: Any) -> bool:
+    """A Dask array whose chunks are device arrays (e.g. CuPy)."""
+    meta = getattr(value, "_meta", None)
+    return meta is not None and hasattr(meta, "__cuda_array_interface__")
+
+
 def _is_device_array(value: Any) -> bool:
     return hasattr(value, "__cuda_array_interface__")
 
@@ -166,6 +172,12 @@ class ElementwiseFunction:
         if any(map(_has_ufunc_override, args)) or (out is not None and _any_override(out)):
             if spec.alpha_rule is not None:
                 self._check_alpha(args[-1])   # a bad scalar alpha is an error whatever x is
+            if not kwargs and any(map(_is_device_backed_dask, args)):
+                # CuPy's __array_ufunc__ refuses ufuncs it does not know: map this dispatcher
+                # over the chunks instead, so each CuPy chunk takes the CUDA path.
+                import dask.array
+
+                return dask.array.map_blocks(self, *args, dtype=self._result_dtype(args))
             return self._ufunc("cpu")(*args, **kwargs)
 
         args = self._checked(args)
@@ -173,6 +185,12 @@ class ElementwiseFunction:
             size = max((a.size for a in args if isinstance(a, np.ndarray)), default=1)
             chosen = "parallel" if size >= settings.threshold(spec.kind) else "cpu"
         return self._ufunc(chosen)(*args, **kwargs)
+
+    def _result_dtype(self, args: tuple) -> np.dtype:
+        """The dtype NumPy's type resolution gives for these inputs (dtypes of any array type)."""
+        probes = [np.empty(0, getattr(a, "dtype", None) or np.asarray(a).dtype)
+                  if hasattr(a, "dtype") else a for a in args]
+        return self._ufunc("cpu")(*probes).dtype
 
     def _checked(self, args: tuple) -> tuple:
         """Inputs as arrays or scalars NumPy accepts; TypeError/ValueError for bad ones."""
