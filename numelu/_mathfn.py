@@ -244,8 +244,11 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         s = scale + b
         err = (scale - s) + b
         y = ((s + (err + scale * tail)) * factor) * post    # post: the one subnormal rounding
-        y = math.copysign(zero, factor) if x < scaled_low else y   # not 0 * factor: no flag
-        return math.copysign(inf, factor) if x > high else y      # for alpha = 0 or inf
+        # plain constant selects: a sign-carrying zero (copysign, or 0 * factor) here stops LLVM
+        # vectorising the float64 loop (7x slower); a negative factor gives +0, not -0, below
+        # scaled_low
+        y = zero if x < scaled_low else y
+        return inf if x > high else y
 
     return expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl
 
