@@ -228,22 +228,24 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         return inf if x > high else y
 
     @njit(inline="always")
-    def exp_hilo_impl(x, x_lo):
-        scale, post, r, tail = reduce(x, x_lo, exp_low)
+    def exp_sum(scale, r, tail):
+        """``2**k * (1 + r + tail)`` with one rounding: Fast2Sum of ``2**k + 2**k*r``."""
         b = scale * r
         s = scale + b
         err = (scale - s) + b
-        y = (s + (err + scale * tail)) * post
+        return s + (err + scale * tail)
+
+    @njit(inline="always")
+    def exp_hilo_impl(x, x_lo):
+        scale, post, r, tail = reduce(x, x_lo, exp_low)
+        y = exp_sum(scale, r, tail) * post
         y = zero if x < exp_low else y
         return inf if x > high else y
 
     @njit(inline="always")
     def scaled_exp_impl(x, factor):
         scale, post, r, tail = reduce(x, zero, scaled_low)
-        b = scale * r
-        s = scale + b
-        err = (scale - s) + b
-        y = ((s + (err + scale * tail)) * factor) * post    # post: the one subnormal rounding
+        y = (exp_sum(scale, r, tail) * factor) * post       # post: the one subnormal rounding
         # plain constant selects: a sign-carrying zero (copysign, or 0 * factor) here stops LLVM
         # vectorising the float64 loop (7x slower); a negative factor gives +0, not -0, below
         # scaled_low
