@@ -28,6 +28,12 @@ from llvmlite import ir
 from numba import njit, types
 from numba.core.extending import intrinsic, overload
 
+#: Options for every CPU implementation: LLVM's ``alwaysinline``.  Past LLVM's inlining
+#: threshold a formula stays a call, and a loop that calls a function does not vectorise
+#: (float64 CELU was 7x slower).  Inlining in LLVM rather than in Numba's IR
+#: (``inline="always"``) keeps compile time at about 2 s per ufunc instead of 20-60 s.
+_INLINE = {"forceinline": True}
+
 # ---------------------------------------------------------------------------------------------
 # Stubs: what numelu.scalar calls.  The Python bodies are the reference semantics.
 
@@ -101,6 +107,37 @@ def nonpositive_part(x):
     return x if x < 0 else type(x)(0.0)
 
 
+def select(condition, if_true, if_false):
+    """``if_true if condition else if_false``, both already computed (a branch-free select).
+
+    Compiled code gets one LLVM ``select`` rather than a branch and a phi node: the formulas
+    stay straight-line code, which LLVM vectorises once they are inlined into a loop.
+    """
+    return if_true if condition else if_false
+
+
+@intrinsic
+def _llvm_select(typingctx, condition, if_true, if_false):
+    if not isinstance(condition, types.Boolean):
+        return None
+    result = typingctx.unify_types(if_true, if_false)
+    if not isinstance(result, (types.Float, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        cond, a, b = args
+        a = context.cast(builder, a, signature.args[1], result)
+        b = context.cast(builder, b, signature.args[2], result)
+        return builder.select(cond, a, b)
+
+    return result(condition, if_true, if_false), codegen
+
+
+@overload(select, target="generic")
+def _select_ov(condition, if_true, if_false):
+    return lambda condition, if_true, if_false: _llvm_select(condition, if_true, if_false)
+
+
 # ---------------------------------------------------------------------------------------------
 # Bit casts and a fused multiply-add, as LLVM instructions.
 
@@ -163,7 +200,7 @@ def _llvm_minnum(typingctx, a, b):
     return a(a, b), codegen
 
 
-@overload(fma, target="cpu")
+@overload(fma, target="cpu", jit_options=_INLINE)
 def _fma_cpu(a, b, c):
     return lambda a, b, c: _llvm_fma(a, b, c)
 
@@ -281,35 +318,35 @@ def _kernel_for(x, which: int):
     return None if kernels is None else kernels[which]
 
 
-@overload(expm1_hilo, target="cpu")
+@overload(expm1_hilo, target="cpu", jit_options=_INLINE)
 def _expm1_hilo_cpu(x, x_lo):
     impl = _kernel_for(x, 0)
     if impl is not None:
         return lambda x, x_lo: impl(x, x_lo)
 
 
-@overload(exp_hilo, target="cpu")
+@overload(exp_hilo, target="cpu", jit_options=_INLINE)
 def _exp_hilo_cpu(x, x_lo):
     impl = _kernel_for(x, 1)
     if impl is not None:
         return lambda x, x_lo: impl(x, x_lo)
 
 
-@overload(expm1, target="cpu")
+@overload(expm1, target="cpu", jit_options=_INLINE)
 def _expm1_cpu(x):
     impl = _kernel_for(x, 0)
     if impl is not None:
         return lambda x: impl(x, _zero_like(x))
 
 
-@overload(exp, target="cpu")
+@overload(exp, target="cpu", jit_options=_INLINE)
 def _exp_cpu(x):
     impl = _kernel_for(x, 1)
     if impl is not None:
         return lambda x: impl(x, _zero_like(x))
 
 
-@overload(scaled_exp, target="cpu")
+@overload(scaled_exp, target="cpu", jit_options=_INLINE)
 def _scaled_exp_cpu(x, factor):
     impl = _kernel_for(x, 2)
     if impl is not None and factor == x:
@@ -324,7 +361,7 @@ def _scaled_exp_cuda(x, factor):
         return lambda x, factor: factor * math.exp(x)
 
 
-@overload(nonpositive_part, target="cpu")
+@overload(nonpositive_part, target="cpu", jit_options=_INLINE)
 def _nonpositive_part_cpu(x):
     if isinstance(x, types.Float):
         return lambda x: _llvm_minnum(x, _zero_like(x))

@@ -4,6 +4,9 @@ Each function here is a plain Python function that Numba can also compile (``reg
 call it from Python, from your own ``@numba.njit`` code, or from ``@numba.cuda.jit`` kernels.  On
 the CPU, ``exp``/``expm1`` compile to numelu's vectorisable kernels; on CUDA to libdevice's.
 
+Every formula is compiled with ``forceinline`` (LLVM's ``alwaysinline``): a loop over a formula
+vectorises only when the whole formula is inlined into it.
+
 Branches are written as selects over values computed for every input (the exp is evaluated on a
 clamped argument), so that LLVM can vectorise a loop over them, and so that NaN propagates:
 a NaN input takes neither the ``x > 0`` nor the ``x <= 0`` branch and comes out as itself.
@@ -28,7 +31,7 @@ import numpy as np
 from numba import types
 from numba.core.extending import overload, register_jitable
 
-from numelu._mathfn import exp_hilo, expm1, expm1_hilo, fma, nonpositive_part, scaled_exp
+from numelu._mathfn import exp_hilo, expm1, expm1_hilo, fma, nonpositive_part, scaled_exp, select
 
 #: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -57,76 +60,76 @@ def _const_ov(value, like):
         return lambda value, like: cast(value)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def _select_nonpositive(x, value_if_positive, value_if_nonpositive):
     """``value_if_positive`` where x > 0, ``value_if_nonpositive`` where x <= 0, x where NaN."""
-    tail = value_if_nonpositive if x <= const(0.0, x) else x
-    return value_if_positive if x > const(0.0, x) else tail
+    tail = select(x <= const(0.0, x), value_if_nonpositive, x)
+    return select(x > const(0.0, x), value_if_positive, tail)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def _quotient(x, alpha):
     """``x / alpha`` as an unevaluated sum ``q + q_lo`` (exact to twice the working precision)."""
     q = x / alpha
     q_lo = fma(-q, alpha, x) / alpha
     finite = abs(q_lo) < const(math.inf, x)
-    return q, (q_lo if finite else const(0.0, x))
+    return q, select(finite, q_lo, const(0.0, x))
 
 
 # --------------------------------------------------------------------------- forward
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def elu(x, alpha):
     """ELU: ``alpha * expm1(x)`` if ``x < 0`` else ``x`` (zeros keep their sign)."""
     negative_part = alpha * expm1(nonpositive_part(x))
-    return negative_part if x < const(0.0, x) else x
+    return select(x < const(0.0, x), negative_part, x)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def selu(x):
     """SELU: ``SELU_SCALE * elu(x, SELU_ALPHA)``."""
     negative_part = const(SELU_SCALE_ALPHA, x) * expm1(nonpositive_part(x))
-    return negative_part if x < const(0.0, x) else const(SELU_SCALE, x) * x
+    return select(x < const(0.0, x), negative_part, const(SELU_SCALE, x) * x)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def celu(x, alpha):
     """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
     q, q_lo = _quotient(x, alpha)
     negative_part = alpha * expm1_hilo(q, q_lo)
     # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
     # subnormal there, where alpha * (x / alpha) would bring back its rounding error times alpha.
-    negative_part = x if abs(q) < const(2.0**-60, x) else negative_part
-    return negative_part if x < const(0.0, x) else x
+    negative_part = select(abs(q) < const(2.0**-60, x), x, negative_part)
+    return select(x < const(0.0, x), negative_part, x)
 
 
 # --------------------------------------------------------------------------- derivatives
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def elu_derivative(x, alpha):
     """d elu / dx: ``1`` if ``x > 0`` else ``alpha * exp(x)`` (``alpha`` at both zeros)."""
     return _select_nonpositive(x, const(1.0, x), scaled_exp(nonpositive_part(x), alpha))
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def selu_derivative(x):
     """d selu / dx: ``SELU_SCALE`` if ``x > 0`` else ``SELU_SCALE * SELU_ALPHA * exp(x)``."""
     e = scaled_exp(nonpositive_part(x), const(SELU_SCALE_ALPHA, x))
     return _select_nonpositive(x, const(SELU_SCALE, x), e)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def celu_derivative(x, alpha):
     """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
     q, q_lo = _quotient(x, alpha)
     e = exp_hilo(q, q_lo)
-    e = e if q == q else q              # NaN alpha: NaN (the exp kernel clamps a NaN argument)
+    e = select(q == q, e, q)         # NaN alpha: NaN (the exp kernel clamps a NaN argument)
     return _select_nonpositive(x, const(1.0, x), e)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def elu_derivative_from_output(y, alpha):
     """d elu / dx from the output y: ``1`` if ``y > 0`` else ``y + alpha``.
 
@@ -137,7 +140,7 @@ def elu_derivative_from_output(y, alpha):
     return _select_nonpositive(y, const(1.0, y), y + alpha)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def selu_derivative_from_output(y):
     """d selu / dx from the output y: ``SELU_SCALE`` if ``y > 0`` else ``y + SELU_SCALE*SELU_ALPHA``.
 
@@ -146,7 +149,7 @@ def selu_derivative_from_output(y):
     return _select_nonpositive(y, const(SELU_SCALE, y), y + const(SELU_SCALE_ALPHA, y))
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def celu_derivative_from_output(y, alpha):
     """d celu / dx from the output y: ``1`` if ``y > 0`` else ``y / alpha + 1``.
 
@@ -158,19 +161,19 @@ def celu_derivative_from_output(y, alpha):
 # --------------------------------------------------------------------------- backward (VJP)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def elu_backward(grad, x, alpha):
     """``grad * elu_derivative(x, alpha)`` in one pass."""
     return grad * elu_derivative(x, alpha)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def selu_backward(grad, x):
     """``grad * selu_derivative(x)`` in one pass."""
     return grad * selu_derivative(x)
 
 
-@register_jitable
+@register_jitable(forceinline=True)
 def celu_backward(grad, x, alpha):
     """``grad * celu_derivative(x, alpha)`` in one pass."""
     return grad * celu_derivative(x, alpha)
