@@ -205,6 +205,21 @@ def _fma_cpu(a, b, c):
     return lambda a, b, c: _llvm_fma(a, b, c)
 
 
+@intrinsic
+def muladd(typingctx, a, b, c):
+    """``a*b + c``, fused into one FMA where the CPU has it (LLVM's ``fmuladd``), else rounded
+    twice: for polynomial steps whose error bound holds either way."""
+    if not (a == b == c and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        llty = context.get_value_type(a)
+        fnty = ir.FunctionType(llty, [llty] * 3)
+        return builder.call(builder.module.declare_intrinsic("llvm.fmuladd", [llty], fnty), args)
+
+    return a(a, b, c), codegen
+
+
 # ---------------------------------------------------------------------------------------------
 # The vectorisable kernels, one set per float type.
 
@@ -237,17 +252,17 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         x = x if x > low else low
         x = x if x < high else high
         x_lo = zero if small else x_lo
-        t = x * inv_ln2 + shifter
+        t = muladd(x, inv_ln2, shifter)
         kf = t - shifter
         k = float_bits(t) - shifter_bits
         hi = x - kf * ln2_hi                      # exact: ln2_hi has trailing zero bits
-        lo = kf * ln2_lo - x_lo
+        lo = muladd(kf, ln2_lo, -x_lo)
         r = hi - lo
         r_lo = (hi - r) - lo
         q = coeffs[0]
         for i in range(1, n_coeffs):
-            q = q * r + coeffs[i]
-        tail = r * r * (half + r * q) + r_lo * (one + r)
+            q = muladd(q, r, coeffs[i])
+        tail = muladd(r * r, muladd(r, q, half), muladd(r_lo, r, r_lo))
         is_deep = k < deep
         k1 = k + deep_shift if is_deep else k
         scale = bits_float((k1 + bias) << mbits, one)
