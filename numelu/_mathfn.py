@@ -173,16 +173,20 @@ def bits_float(typingctx, bits, like):
     return like(bits, like), codegen
 
 
+def _call_llvm_float(name: str, context, builder, float_type, args):
+    """Call LLVM's intrinsic ``name`` overloaded on ``float_type``, with ``args`` of that type."""
+    llty = context.get_value_type(float_type)
+    fnty = ir.FunctionType(llty, [llty] * len(args))
+    return builder.call(builder.module.declare_intrinsic(name, [llty], fnty), args)
+
+
 @intrinsic
 def _llvm_fma(typingctx, a, b, c):
     if not (a == b == c and isinstance(a, types.Float)):
         return None
 
     def codegen(context, builder, signature, args):
-        llty = context.get_value_type(a)
-        fnty = ir.FunctionType(llty, [llty] * 3)
-        fn = builder.module.declare_intrinsic("llvm.fma", [llty], fnty)
-        return builder.call(fn, args)
+        return _call_llvm_float("llvm.fma", context, builder, a, args)
 
     return a(a, b, c), codegen
 
@@ -193,9 +197,7 @@ def _llvm_minnum(typingctx, a, b):
         return None
 
     def codegen(context, builder, signature, args):
-        llty = context.get_value_type(a)
-        fnty = ir.FunctionType(llty, [llty] * 2)
-        return builder.call(builder.module.declare_intrinsic("llvm.minnum", [llty], fnty), args)
+        return _call_llvm_float("llvm.minnum", context, builder, a, args)
 
     return a(a, b), codegen
 
@@ -213,9 +215,7 @@ def muladd(typingctx, a, b, c):
         return None
 
     def codegen(context, builder, signature, args):
-        llty = context.get_value_type(a)
-        fnty = ir.FunctionType(llty, [llty] * 3)
-        return builder.call(builder.module.declare_intrinsic("llvm.fmuladd", [llty], fnty), args)
+        return _call_llvm_float("llvm.fmuladd", context, builder, a, args)
 
     return a(a, b, c), codegen
 
