@@ -15,6 +15,16 @@ from dataclasses import dataclass, replace
 
 TARGETS = ("auto", "cpu", "parallel", "cuda")
 
+
+class _Missing:
+    """The "argument not given" marker (NumPy reads an explicit ``out=None`` as "allocate")."""
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+MISSING = _Missing()
+
 #: Elements from which "auto" runs the threaded CPU kernels, per kernel kind.  Measured with
 #: ``python benchmarks/thresholds.py`` on the 2-core reference machine (README, "How targets are
 #: chosen"): below these sizes the thread pool's wake-up costs more than it saves.
@@ -33,10 +43,16 @@ class Settings:
     #: None: per-kind defaults; an int: one threshold for every kind.
     parallel_threshold: int | None = None
 
+    def __post_init__(self) -> None:
+        # per kernel kind, looked up on every call (a plain attribute: the fast path is hot)
+        thresholds = {kind: (default if self.parallel_threshold is None
+                             else self.parallel_threshold)
+                      for kind, default in DEFAULT_THRESHOLDS.items()}
+        object.__setattr__(self, "thresholds", thresholds)
+
     def threshold(self, kind: str) -> int:
-        if self.parallel_threshold is not None:
-            return self.parallel_threshold
-        return DEFAULT_THRESHOLDS[kind]
+        """Elements from which ``"auto"`` runs the threaded kernels of this ``kind``."""
+        return self.thresholds[kind]
 
 
 def _from_environment() -> Settings:
@@ -56,6 +72,11 @@ def _from_environment() -> Settings:
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("numelu_settings", default=None)
 _environment: Settings | None = None
 
+#: ``context_settings(ENVIRONMENT[0])``: the innermost ``config()`` block's settings, else the
+#: environment's once read (else None: call :func:`current`).  The dispatcher's fast path.
+context_settings = _current.get
+ENVIRONMENT: list[Settings | None] = [None]
+
 
 def current() -> Settings:
     """The settings in force for this thread/task."""
@@ -65,6 +86,7 @@ def current() -> Settings:
     global _environment
     if _environment is None:
         _environment = _from_environment()
+        ENVIRONMENT[0] = _environment
     return _environment
 
 
@@ -72,6 +94,7 @@ def reload_environment() -> Settings:
     """Re-read ``NUMELU_*`` environment variables (they are read once, on first use)."""
     global _environment
     _environment = None
+    ENVIRONMENT[0] = None
     return current()
 
 

@@ -14,6 +14,7 @@ broadcasting, type resolution, casting, ``out=``/``where=`` checks and overlap h
 from __future__ import annotations
 
 import importlib
+import inspect
 import numbers
 import threading
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 from numelu import (
     _config,
     _cuda_math,  # noqa: F401 - registers CUDA overloads; imports no numba.cuda
+    _fast_path,
 )
 from numelu._table import FunctionSpec
 
@@ -30,7 +32,7 @@ _LOOP_CHARS = "efd"
 _BAD_KINDS = {"c": "complex", "O": "object", "S": "bytes", "U": "string", "V": "void",
               "M": "datetime", "m": "timedelta", "T": "string"}
 _build_lock = threading.RLock()
-_MISSING = object()   # "out" not given at all (NumPy treats an explicit out=None differently)
+_MISSING = _config.MISSING   # "out" not given at all (NumPy reads an explicit out=None otherwise)
 
 
 def _has_ufunc_override(value: Any) -> bool:
@@ -49,7 +51,18 @@ def _is_device_array(value: Any) -> bool:
 
 
 class ElementwiseFunction:
-    """A NumPy-ufunc-like function compiled for serial CPU, threaded CPU and CUDA."""
+    """A NumPy-ufunc-like function compiled for serial CPU, threaded CPU and CUDA.
+
+    Each instance is of its own subclass, whose ``__call__`` is written out for the function's
+    inputs (``_fast_path``): the common call costs a few attribute checks before the ufunc
+    runs; everything else goes through :meth:`_call`.
+    """
+
+    def __new__(cls, spec: FunctionSpec) -> ElementwiseFunction:
+        specialised = type(cls.__name__, (cls,), {
+            "__call__": _fast_path.make_call(spec), "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+        return super().__new__(specialised)
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
@@ -64,9 +77,9 @@ class ElementwiseFunction:
         self.identity = None
         self.signature = None
         self._ufuncs: dict[str, np.ufunc] = {}
+        self._cpu_ufuncs: dict[str, np.ufunc] = {}    # the built "cpu"/"parallel" ones only
         self._default_alpha = spec.has_alpha
-        self._fast_arities = (spec.nin - 1, spec.nin) if spec.has_alpha else (spec.nin,)
-        self._alpha_is_checked = spec.alpha_rule is not None
+        self.__signature__ = _signature(spec)
 
     # ------------------------------------------------------------------ compiled ufuncs
 
@@ -78,6 +91,8 @@ class ElementwiseFunction:
                 if ufunc is None:
                     ufunc = self._build(target)
                     self._ufuncs[target] = ufunc
+                    if target != "cuda":
+                        self._cpu_ufuncs[target] = ufunc
         return ufunc
 
     def _build(self, target: str) -> np.ufunc:
@@ -111,36 +126,6 @@ class ElementwiseFunction:
         return self._ufunc("cuda")
 
     # ------------------------------------------------------------------ calling
-
-    def __call__(self, *args: Any, out: Any = _MISSING, target: str | None = None,
-                 **kwargs: Any):
-        # Fast path, the common case: NumPy arrays / Python numbers, no keyword but out=.
-        if not kwargs and (out is _MISSING or type(out) is np.ndarray):
-            if len(args) in self._fast_arities:
-                size = 1
-                for a in args:
-                    kind = type(a)
-                    if kind is np.ndarray:
-                        if a.dtype.kind not in "fiub":
-                            break
-                        if a.size > size:
-                            size = a.size
-                    elif kind is not float and kind is not int:
-                        break
-                else:
-                    settings = _config.current()
-                    chosen = settings.target if target is None else target
-                    if chosen == "auto":
-                        chosen = ("parallel" if size >= settings.threshold(self.spec.kind)
-                                  else "cpu")
-                    if chosen == "cpu" or chosen == "parallel":
-                        if len(args) < self.nin:
-                            args = (*args, 1.0)
-                        elif self._alpha_is_checked:
-                            self._check_alpha(args[-1])
-                        ufunc = self._ufunc(chosen)
-                        return ufunc(*args) if out is _MISSING else ufunc(*args, out=out)
-        return self._call(args, out, target, kwargs)
 
     def _call(self, args: tuple, out: Any, target: str | None, kwargs: dict):
         spec = self.spec
@@ -249,6 +234,19 @@ class ElementwiseFunction:
 def _any_override(out: Any) -> bool:
     outs = out if isinstance(out, tuple) else (out,)
     return any(map(_has_ufunc_override, outs))
+
+
+def _signature(spec: FunctionSpec) -> inspect.Signature:
+    """``(x, alpha=1.0, /, out=None, *, where=True, ..., target=None)``, as ``help()`` shows."""
+    positional = inspect.Parameter.POSITIONAL_ONLY
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    inputs = [inspect.Parameter(name, positional, default=1.0 if name == "alpha" else
+                                inspect.Parameter.empty) for name in spec.inputs]
+    options = [inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+    options += [inspect.Parameter(name, keyword, default=default) for name, default in (
+        ("where", True), ("casting", "same_kind"), ("order", "K"), ("dtype", None),
+        ("target", None))]
+    return inspect.Signature(inputs + options)
 
 
 def _docstring(spec: FunctionSpec) -> str:

@@ -1,7 +1,8 @@
 """SPEC section 5: how each call picks its target, and the overrides.
 
-Which compiled ufunc ran is observed with a spy on ``ElementwiseFunction._ufunc``; results are
-always checked too (never timings).
+Which compiled ufunc ran is observed with a spy on both ways the dispatcher reaches one: the
+general path's ``ElementwiseFunction._ufunc`` and the fast path's table of built CPU ufuncs
+(``_cpu_ufuncs``); results are always checked too (never timings).
 """
 
 from __future__ import annotations
@@ -27,6 +28,25 @@ def assert_elu(result, x, alpha=1.0):
     np.testing.assert_allclose(result, elu_reference(x, alpha), rtol=4e-16, atol=1e-300)
 
 
+class _RecordingUfuncs(dict):
+    """A function's ``_cpu_ufuncs`` that records each hit of the fast path's ``get``; ufuncs
+    built meanwhile are written through to the real table."""
+
+    def __init__(self, calls: list[str], table: dict) -> None:
+        super().__init__(table)
+        self.calls, self.table = calls, table
+
+    def get(self, target, default=None):
+        ufunc = super().get(target, default)
+        if ufunc is not None:
+            self.calls.append(target)
+        return ufunc
+
+    def __setitem__(self, target, ufunc) -> None:
+        super().__setitem__(target, ufunc)
+        self.table[target] = ufunc
+
+
 @pytest.fixture
 def spy(monkeypatch):
     """The targets of the compiled ufuncs the dispatcher called, in order."""
@@ -38,6 +58,9 @@ def spy(monkeypatch):
         return original(self, target)
 
     monkeypatch.setattr(_dispatch.ElementwiseFunction, "_ufunc", recording)
+    for function in numelu.FUNCTIONS_BY_NAME.values():
+        monkeypatch.setattr(function, "_cpu_ufuncs",
+                            _RecordingUfuncs(calls, function._cpu_ufuncs))
     return calls
 
 

@@ -1,0 +1,137 @@
+"""The dispatcher's fast path (numelu/_fast_path.py) gives exactly what the genuine ufunc gives.
+
+The fast path passes a scalar ``alpha`` as a cached 0-d array of the data's dtype instead of a
+Python float.  Every test here compares against the genuine ``.cpu`` ufunc called with the
+Python float, i.e. against NumPy's own NEP 50 handling: same values bit for bit (signed zeros
+and NaN payload aside), same dtype, same warnings.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import numelu
+from numelu import _fast_path
+from numelu._table import FUNCTIONS
+
+ALPHA_FUNCTIONS = [spec.name for spec in FUNCTIONS if spec.has_alpha]
+
+
+def inputs(name: str, dtypes: tuple, n: int = 64) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    data = [name_ for name_ in numelu.FUNCTIONS_BY_NAME[name].spec.inputs if name_ != "alpha"]
+    return [(rng.standard_normal(n) * 8).astype(dtypes[i % len(dtypes)])
+            for i in range(len(data))]
+
+
+def assert_same(result: np.ndarray, expected: np.ndarray) -> None:
+    assert result.dtype == expected.dtype
+    assert result.shape == expected.shape
+    np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(np.signbit(result), np.signbit(expected))
+
+
+@settings(max_examples=60, deadline=None)
+@given(alpha=st.floats(min_value=0.0, exclude_min=True, allow_infinity=True),
+       name=st.sampled_from(ALPHA_FUNCTIONS), dtype=st.sampled_from(["float32", "float64"]),
+       with_out=st.booleans())
+def test_python_float_alpha_gives_what_numpy_gives(alpha, name, dtype, with_out):
+    """Any positive alpha, tiny or huge for float32 (where NumPy's cast rounds, underflows or
+    overflows): the same result and the same warnings as the genuine ufunc."""
+    function = numelu.FUNCTIONS_BY_NAME[name]
+    data = inputs(name, (dtype,))
+    with warnings.catch_warnings(record=True) as expected_warnings:
+        warnings.simplefilter("always")
+        expected = function.cpu(*data, alpha)
+    with warnings.catch_warnings(record=True) as got_warnings:
+        warnings.simplefilter("always")
+        if with_out:
+            out = np.empty_like(expected)
+            assert function(*data, alpha, out=out) is out
+            result = out
+        else:
+            result = function(*data, alpha)
+    assert_same(result, expected)
+    assert [str(w.message) for w in got_warnings] == [str(w.message) for w in expected_warnings]
+
+
+@pytest.mark.parametrize("name", ["elu", "elu_backward", "celu_backward"])
+def test_mixed_dtypes_keep_the_python_float_alpha(name):
+    """float32 grad with float64 x runs the float64 loop: alpha must not be rounded to float32
+    on the way (a float32 0-d array of 0.1 would be)."""
+    function = numelu.FUNCTIONS_BY_NAME[name]
+    data = inputs(name, ("float32", "float64"))
+    expected = function.cpu(*data, 0.1)
+    assert_same(function(*data, 0.1), expected)
+    assert_same(function(*data, 0.1, target="cpu"), expected)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "bool"])
+def test_default_and_explicit_alpha_for_every_dtype(dtype):
+    x = (np.arange(-20, 20) / 3).astype(dtype)
+    for alpha in (1.0, 0.5, 2):
+        assert_same(numelu.elu(x, alpha), numelu.elu.cpu(x, alpha))
+    assert_same(numelu.elu(x), numelu.elu.cpu(x, 1.0))
+
+
+def test_signed_zero_alphas_are_not_confused():
+    """-0.0 == 0.0 as dict keys: a cache keyed on alpha must not hand one for the other."""
+    x = -np.linspace(0.5, 3, 8)
+    for alpha in (0.0, -0.0, 0.0):
+        assert_same(numelu.elu(x, alpha), numelu.elu.cpu(x, alpha))
+        assert_same(numelu.elu(x.astype(np.float32), alpha),
+                    numelu.elu.cpu(x.astype(np.float32), alpha))
+
+
+def test_alpha_cache_is_bounded_and_read_only():
+    x = np.linspace(-2, 2, 9)
+    for i in range(_fast_path._ALPHA_TABLE_LIMIT + 40):
+        alpha = 1.0 + i / 1024
+        np.testing.assert_array_equal(numelu.elu(x, alpha), numelu.elu.cpu(x, alpha))
+    for table in _fast_path._ALPHA_TABLES.values():
+        assert len(table) <= _fast_path._ALPHA_TABLE_LIMIT
+        assert all(not value.flags.writeable and value.ndim == 0 for value in table.values())
+
+
+def test_weak_alpha_values():
+    assert _fast_path.weak_alpha(0.1, "f") == np.float32(0.1)
+    assert _fast_path.weak_alpha(0.1, "f").dtype == np.float32
+    assert _fast_path.weak_alpha(0.1, "d") == 0.1
+    assert _fast_path.weak_alpha(0.1, "e") == 0.1 and type(_fast_path.weak_alpha(0.1, "e")) is float
+    assert type(_fast_path.weak_alpha(1e39, "f")) is float       # would overflow: NumPy casts
+    assert type(_fast_path.weak_alpha(1e-39, "f")) is float      # subnormal in float32
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
+def test_signature_names_the_inputs(spec):
+    function = numelu.FUNCTIONS_BY_NAME[spec.name]
+    parameters = inspect.signature(function).parameters
+    assert list(parameters)[:spec.nin] == list(spec.inputs)
+    assert all(parameters[name].kind is inspect.Parameter.POSITIONAL_ONLY
+               for name in spec.inputs)
+    if spec.has_alpha:
+        assert parameters["alpha"].default == 1.0
+    assert {"out", "where", "casting", "order", "dtype", "target"} <= set(parameters)
+    assert type(function).__call__.__qualname__ == f"{spec.name}.__call__"
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
+def test_positional_out_and_keyword_alpha_take_the_general_path(spec):
+    """``f(*inputs, out)`` (out positional, as NumPy allows) and ``elu(x, alpha=...)``."""
+    function = numelu.FUNCTIONS_BY_NAME[spec.name]
+    data = inputs(spec.name, ("float64",))
+    args = [*data, 0.5] if spec.has_alpha else data
+    expected = function.cpu(*args)
+    out = np.empty_like(expected)
+    assert function(*args, out) is out
+    assert_same(out, expected)
+    if spec.has_alpha:
+        assert_same(function(*data, alpha=0.5), expected)
+        with pytest.raises(TypeError, match="multiple values"):
+            function(*data, 0.5, alpha=0.5)
