@@ -81,7 +81,7 @@ def __call__(self, {params}, /, *more, out=_MISSING, target=None, **kwargs):
             if ufunc is not None:
                 if out is _MISSING:
                     return ufunc({arguments})
-                return ufunc({arguments}, out=out)
+                return ufunc({arguments}, out)          # positional out: parsed faster
     return self._call(_given(({params_tuple}), more), out, target, kwargs)
 '''
 
