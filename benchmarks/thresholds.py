@@ -27,6 +27,14 @@ def best_time(call, repeat: int = 15) -> float:
 
 
 def main() -> None:
+    import os
+    import platform
+
+    import numba
+
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numelu "
+          f"{numelu.__version__}, numpy {np.__version__}, numba {numba.__version__}, "
+          f"threads {numba.get_num_threads()}, load average {os.getloadavg()[0]:.2f}")
     rng = np.random.default_rng(0)
     for kind, (function, extra) in KINDS.items():
         for dtype in (np.float32, np.float64):
@@ -42,6 +50,7 @@ def main() -> None:
             threshold = next((n for i, (n, _) in enumerate(winners)
                               if all(r >= 1.1 for _, r in winners[i:])), None)
             print(f"-> {kind} {np.dtype(dtype).name}: threads win from {threshold} elements\n")
+    print(f"# threading layer: {numba.threading_layer()}")
 
 
 if __name__ == "__main__":

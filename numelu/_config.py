@@ -26,9 +26,10 @@ class _Missing:
 MISSING = _Missing()
 
 #: Elements from which "auto" runs the threaded CPU kernels, per kernel kind.  Measured with
-#: ``python benchmarks/thresholds.py`` on the 2-core reference machine (README, "How targets are
-#: chosen"): below these sizes the thread pool's wake-up costs more than it saves.
-DEFAULT_THRESHOLDS = {"exp": 65_536, "cheap": 1_048_576}
+#: ``python benchmarks/thresholds.py`` on the 2-core reference machine, idle
+#: (benchmarks/results/thresholds-2026-11-23.txt): both kinds gain 1.15-1.8x from 2**16 on and
+#: nothing below (a run shorter than two 32,768-element chunks is never split anyway).
+DEFAULT_THRESHOLDS = {"exp": 65_536, "cheap": 65_536}
 
 
 def check_target(target: str) -> str:
