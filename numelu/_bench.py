@@ -649,6 +649,7 @@ class GroupRatios:
     numpy: float | None = None
     peer: Result | None = None
     wall: Result | None = None
+    floor: Result | None = None
     ratios: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
@@ -657,16 +658,19 @@ def _best(results: Iterable[Result]) -> Result | None:
 
 
 def ratios(group: list[Result]) -> GroupRatios:
-    """``x_numpy`` = t(numpy)/t, ``vs_peer`` = t/t(fastest peer), ``vs_wall`` = t/t(wall)."""
+    """``x_numpy`` = t(numpy)/t, ``vs_peer`` = t/t(fastest peer), ``vs_wall`` = t/t(wall),
+    ``vs_floor`` = t/t(ufunc call floor)."""
     numpy = _best(r for r in group if r.role == "numpy")
     peer = _best(r for r in group if r.role == "peer")
     wall = _best(r for r in group if r.role == "wall")
-    out = GroupRatios(group[0].key, group, numpy.seconds if numpy else None, peer, wall)
+    floor = _best(r for r in group if r.role == "floor")
+    out = GroupRatios(group[0].key, group, numpy.seconds if numpy else None, peer, wall, floor)
     for r in group:
         out.ratios[r.contender] = {
             "x_numpy": numpy.seconds / r.seconds if numpy else None,
             "vs_peer": r.seconds / peer.seconds if peer else None,
             "vs_wall": r.seconds / wall.seconds if wall else None,
+            "vs_floor": r.seconds / floor.seconds if floor else None,
         }
     return out
 
@@ -675,7 +679,7 @@ def ratios(group: list[Result]) -> GroupRatios:
 
 def format_time(seconds: float) -> str:
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
+        if float(f"{seconds / scale:.3g}") >= 1:       # 999.7 ns rounds to 1 µs, not "1e+03 ns"
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
 
@@ -717,12 +721,13 @@ def summary_rows(groups: dict[tuple, list[Result]]) -> list[list[str]]:
         cells = [function, data, dtype, format_size(size),
                  format_time(g.numpy) if g.numpy else "–"]
         if auto is None:
-            cells += ["–"] * 5
+            cells += ["–"] * 6
         else:
             r = g.ratios[auto.contender]
             cells += [f"{format_time(auto.seconds)}", format_ratio(r["x_numpy"]),
                       f"{g.peer.contender} {format_time(g.peer.seconds)}" if g.peer else "–",
-                      format_ratio(r["vs_peer"]), format_ratio(r["vs_wall"])]
+                      format_ratio(r["vs_peer"]), format_ratio(r["vs_wall"]),
+                      format_ratio(r["vs_floor"])]
         cells.append(f"{best.contender} {format_time(best.seconds)}" if best else "–")
         rows.append(cells)
     return rows
@@ -741,15 +746,16 @@ def render_markdown(results: Sequence[Result], *, title: str = "numelu CPU bench
         "`× NumPy` = t(NumPy) / t (speed-up over plain NumPy); `/ peer` = t / t(fastest of "
         "PyTorch, numexpr, JAX) (below 1: numelu is faster); `/ wall` = t / t(memory wall: "
         "`np.copyto(out, x)`, or `np.add(grad, x, out=out)` for two inputs; single-threaded, so "
-        "threaded code can go below 1). `numelu-ufunc-out` is the raw serial `np.ufunc` "
+        "threaded code can go below 1); `/ floor` = t / t(ufunc call floor: "
+        "`np.negative(x, out=out)`). `numelu-ufunc-out` is the raw serial `np.ufunc` "
         "(`numelu.f.cpu`), without the dispatcher.",
         "",
         "## Summary: numelu's dispatcher (`target='auto'`, best of allocating and `out=`)",
         "",
     ]
     lines += _table(["function", "data", "dtype", "n", "NumPy", "numelu", "× NumPy",
-                     "best peer", "/ peer", "/ wall", "fastest numelu"],
-                    summary_rows(groups), "lllrrrrlrrl")
+                     "best peer", "/ peer", "/ wall", "/ floor", "fastest numelu"],
+                    summary_rows(groups), "lllrrrrlrrrl")
     if details:
         for key, group in groups.items():
             function, data, dtype, size = key
@@ -761,9 +767,9 @@ def render_markdown(results: Sequence[Result], *, title: str = "numelu CPU bench
                 rows.append([r.contender, r.role, format_time(r.seconds),
                              format_rate(size / r.seconds) if r.seconds > 0 else "–",
                              format_ratio(q["x_numpy"]), format_ratio(q["vs_peer"]),
-                             format_ratio(q["vs_wall"])])
+                             format_ratio(q["vs_wall"]), format_ratio(q["vs_floor"])])
             lines += _table(["contender", "role", "time", "elements/s", "× NumPy", "/ peer",
-                             "/ wall"], rows, "llrrrrr")
+                             "/ wall", "/ floor"], rows, "llrrrrrr")
     return "\n".join(lines) + "\n"
 
 

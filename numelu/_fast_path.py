@@ -33,33 +33,45 @@ from numelu._table import FunctionSpec
 #: dtype characters the fast path accepts for data inputs: bool, integers, float16/32/64.
 FAST_CHARS = frozenset("?bBhHiIlLqQefd")
 
-#: Float dtypes whose scalar ``alpha`` is passed as a cached 0-d array.
-_ALPHA_TABLES: dict[str, dict[float, np.ndarray]] = {"f": {}, "d": {}}
-_ALPHA_RANGE = {char: (float(np.finfo(char).tiny), float(np.finfo(char).max))
-                for char in _ALPHA_TABLES}
-_ALPHA_TABLE_LIMIT = 256
+
+class AlphaCache(dict):
+    """Scalar alphas as 0-d arrays of one float dtype (``char``), keyed by the Python float;
+    ``char`` None: a dtype whose alpha is passed as the Python float (never filled)."""
+
+    def __init__(self, char: str | None) -> None:
+        super().__init__()
+        self.char = char
+        if char is not None:
+            info = np.finfo(char)
+            self.low, self.high = float(info.tiny), float(info.max)
 
 
-def weak_alpha(alpha: float, char: str) -> np.ndarray | float:
-    """``alpha`` as NumPy would use it next to ``char`` data: a cached 0-d array of that dtype.
+_NO_CACHE = AlphaCache(None)
+
+#: Per data dtype character: the alpha cache the fast path uses (float32, float64: one each;
+#: the other accepted dtypes: the never-filled one).  A character not here is not fast.
+ALPHA_CACHES: dict[str, AlphaCache] = {char: _NO_CACHE for char in FAST_CHARS}
+ALPHA_CACHES.update(f=AlphaCache("f"), d=AlphaCache("d"))
+_ALPHA_CACHE_LIMIT = 256
+
+
+def weak_alpha(alpha: float, cache: AlphaCache) -> np.ndarray | float:
+    """``alpha`` as NumPy would use it next to data of ``cache.char``: a 0-d array of that dtype.
 
     Only positive values that stay normal numbers in that dtype are cached (so ``-0.0`` and
     ``0.0``, which compare equal as dict keys, never share an entry, and a cast that would
     overflow or underflow is left to NumPy, with its warnings); anything else is returned as is.
     """
-    table = _ALPHA_TABLES.get(char)
-    if table is None:
+    value = cache.get(alpha)
+    if value is not None:
+        return value
+    if cache.char is None or not cache.low <= alpha <= cache.high:
         return alpha
-    value = table.get(alpha)
-    if value is None:
-        low, high = _ALPHA_RANGE[char]
-        if not low <= alpha <= high:
-            return alpha
-        if len(table) >= _ALPHA_TABLE_LIMIT:
-            table.clear()
-        value = np.array(alpha, dtype=char)
-        value.flags.writeable = False
-        table[alpha] = value
+    if len(cache) >= _ALPHA_CACHE_LIMIT:
+        cache.clear()
+    value = np.array(alpha, dtype=cache.char)
+    value.flags.writeable = False
+    cache[alpha] = value
     return value
 
 
@@ -67,11 +79,11 @@ _TEMPLATE = '''\
 def __call__(self, {params}, /, *more, out=_MISSING, target=None, **kwargs):
     if (type({first}) is _ndarray and not kwargs and not more
             and (out is _MISSING or type(out) is _ndarray)):
-        char = {first}.dtype.char
+        dtype = {first}.dtype
+        cache = _ALPHA_CACHES.get(dtype.char)      # None: not a dtype for the fast path
         size = {first}.size
-        fast = char in _FAST_CHARS
 {others}{alpha}
-        if fast:
+        if cache is not None:
             settings = _context_settings(_ENVIRONMENT[0]) or _settings()
             if target is None:
                 target = settings.target
@@ -86,28 +98,30 @@ def __call__(self, {params}, /, *more, out=_MISSING, target=None, **kwargs):
 '''
 
 _OTHER = '''\
-        if fast and type({name}) is _ndarray and {name}.dtype.char in _FAST_CHARS:
+        if type({name}) is _ndarray and {name}.dtype is dtype:     # the common case
             if {name}.size > size:
                 size = {name}.size
-            if {name}.dtype.char != char:
-                char = ""       # mixed dtypes: alpha stays a Python float
+        elif type({name}) is _ndarray and {name}.dtype.char in _FAST_CHARS:
+            if {name}.size > size:
+                size = {name}.size
+            if cache is not None:
+                cache = _NO_CACHE       # mixed dtypes: alpha stays a Python float
         else:
-            fast = False
+            cache = None
 '''
 
 _ALPHA = '''\
         if alpha is _MISSING:
             alpha = 1.0
         if type(alpha) is float and alpha > 0.0:         # valid for every alpha rule
-            table = _ALPHA_TABLES.get(char)
-            if table is not None:
-                cached = table.get(alpha)
-                alpha = cached if cached is not None else _weak_alpha(alpha, char)
+            if cache is not None:
+                cached = cache.get(alpha)
+                alpha = cached if cached is not None else _weak_alpha(alpha, cache)
         elif type(alpha) is _ndarray and alpha.ndim and alpha.dtype.char in _FAST_CHARS:
             if alpha.size > size:
                 size = alpha.size
         else:
-            fast = False
+            cache = None
 '''
 
 
@@ -134,9 +148,9 @@ def call_source(spec: FunctionSpec) -> str:
 def make_call(spec: FunctionSpec) -> Callable:
     """Compile :func:`call_source` into a function, named for the error messages it may raise."""
     namespace = {"_MISSING": _config.MISSING, "_ndarray": np.ndarray, "_FAST_CHARS": FAST_CHARS,
-                 "_settings": _config.current,
-                 "_context_settings": _config.context_settings,
-                 "_ENVIRONMENT": _config.ENVIRONMENT, "_ALPHA_TABLES": _ALPHA_TABLES, "_weak_alpha": weak_alpha, "_given": _given}
+                 "_ALPHA_CACHES": ALPHA_CACHES, "_NO_CACHE": _NO_CACHE, "_weak_alpha": weak_alpha,
+                 "_settings": _config.current, "_context_settings": _config.context_settings,
+                 "_ENVIRONMENT": _config.ENVIRONMENT, "_given": _given}
     exec(compile(call_source(spec), f"<numelu.{spec.name}.__call__>", "exec"), namespace)  # noqa: S102
     call = namespace["__call__"]
     call.__qualname__ = f"{spec.name}.__call__"

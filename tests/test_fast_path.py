@@ -91,21 +91,27 @@ def test_signed_zero_alphas_are_not_confused():
 
 def test_alpha_cache_is_bounded_and_read_only():
     x = np.linspace(-2, 2, 9)
-    for i in range(_fast_path._ALPHA_TABLE_LIMIT + 40):
+    for i in range(_fast_path._ALPHA_CACHE_LIMIT + 40):
         alpha = 1.0 + i / 1024
         np.testing.assert_array_equal(numelu.elu(x, alpha), numelu.elu.cpu(x, alpha))
-    for table in _fast_path._ALPHA_TABLES.values():
-        assert len(table) <= _fast_path._ALPHA_TABLE_LIMIT
-        assert all(not value.flags.writeable and value.ndim == 0 for value in table.values())
+    caches = set(map(id, _fast_path.ALPHA_CACHES.values()))
+    assert len(caches) == 3                                  # float32, float64, "never cache"
+    for cache in _fast_path.ALPHA_CACHES.values():
+        assert len(cache) <= _fast_path._ALPHA_CACHE_LIMIT
+        assert all(not value.flags.writeable and value.ndim == 0 and value.dtype.char == cache.char
+                   for value in cache.values())
+    assert len(_fast_path.ALPHA_CACHES["e"]) == len(_fast_path.ALPHA_CACHES["l"]) == 0
 
 
 def test_weak_alpha_values():
-    assert _fast_path.weak_alpha(0.1, "f") == np.float32(0.1)
-    assert _fast_path.weak_alpha(0.1, "f").dtype == np.float32
-    assert _fast_path.weak_alpha(0.1, "d") == 0.1
-    assert _fast_path.weak_alpha(0.1, "e") == 0.1 and type(_fast_path.weak_alpha(0.1, "e")) is float
-    assert type(_fast_path.weak_alpha(1e39, "f")) is float       # would overflow: NumPy casts
-    assert type(_fast_path.weak_alpha(1e-39, "f")) is float      # subnormal in float32
+    caches = _fast_path.ALPHA_CACHES
+    assert _fast_path.weak_alpha(0.1, caches["f"]) == np.float32(0.1)
+    assert _fast_path.weak_alpha(0.1, caches["f"]).dtype == np.float32
+    assert _fast_path.weak_alpha(0.1, caches["d"]) == 0.1
+    assert type(_fast_path.weak_alpha(0.1, caches["e"])) is float          # float16: not cached
+    assert type(_fast_path.weak_alpha(0.1, caches["l"])) is float          # int64 data
+    assert type(_fast_path.weak_alpha(1e39, caches["f"])) is float   # would overflow: NumPy casts
+    assert type(_fast_path.weak_alpha(1e-39, caches["f"])) is float  # subnormal in float32
 
 
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)

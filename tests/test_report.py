@@ -44,7 +44,10 @@ def test_ratios_best_of_rounds(document):
     assert g.numpy == 0.010
     assert g.peer.contender == "torch" and g.peer.seconds == 0.003
     assert g.wall.contender == "wall-copyto" and g.wall.seconds == 0.001
+    assert g.floor.contender == "floor-negative" and g.floor.seconds == 0.0011
     auto, out = g.ratios["numelu-auto"], g.ratios["numelu-auto-out"]
+    assert auto["vs_floor"] == pytest.approx(2 / 1.1)
+    assert out["vs_floor"] == pytest.approx(1.5 / 1.1)
     assert auto["x_numpy"] == pytest.approx(5.0)
     assert auto["vs_peer"] == pytest.approx(2 / 3)
     assert auto["vs_wall"] == pytest.approx(2.0)
@@ -64,6 +67,7 @@ def test_ratios_without_a_peer(document):
     assert r["x_numpy"] == pytest.approx(0.5)
     assert r["vs_peer"] is None
     assert r["vs_wall"] == pytest.approx(8.0)      # against the two-input wall, np.add
+    assert g.floor is None and r["vs_floor"] is None
 
 
 def test_ratios_on_the_median(document):
@@ -81,13 +85,13 @@ def test_markdown_summary_and_details(document):
     assert "Test CPU" in text and "2026-01-02" in text and "numelu: 0.1.0" in text
     summary = [line for line in lines if line.startswith("| elu | normal | float64 | 10^6 |")]
     assert summary == ["| elu | normal | float64 | 10^6 | 10 ms | 1.5 ms | 6.67 | torch 3 ms "
-                       "| 0.5 | 1.5 | numelu-auto-out 1.5 ms |"]
+                       "| 0.5 | 1.5 | 1.36 | numelu-auto-out 1.5 ms |"]
     small = [line for line in lines if line.startswith("| elu_backward | negative |")]
     assert small == ["| elu_backward | negative | float32 | 10^2 | 2 µs | 4 µs | 0.5 | – | – "
-                     "| 8 | numelu-auto 4 µs |"]
+                     "| 8 | – | numelu-auto 4 µs |"]
     assert "### elu, float64, n = 10^6, normal input" in lines
-    assert "| numelu-auto | numelu | 2 ms | 500 M/s | 5 | 0.667 | 2 |" in lines
-    assert "| jax | peer | 4 ms | 250 M/s | 2.5 | 1.33 | 4 |" in lines
+    assert "| numelu-auto | numelu | 2 ms | 500 M/s | 5 | 0.667 | 2 | 1.82 |" in lines
+    assert "| jax | peer | 4 ms | 250 M/s | 2.5 | 1.33 | 4 | 3.64 |" in lines
     # every table row has as many cells as its header
     for block in text.split("\n\n"):
         rows = [line for line in block.splitlines() if line.startswith("|")]
@@ -98,6 +102,7 @@ def test_formatting():
     assert _bench.format_time(1.5e-3) == "1.5 ms"
     assert _bench.format_time(2.5) == "2.5 s"
     assert _bench.format_time(3.2e-7) == "320 ns"
+    assert _bench.format_time(9.997e-7) == "1 µs" and _bench.format_time(9.994e-7) == "999 ns"
     assert _bench.format_rate(2.5e9) == "2.5 G/s"
     assert _bench.format_size(10**7) == "10^7" and _bench.format_size(1234) == "1,234"
     assert _bench.format_ratio(None) == "–" and _bench.format_ratio(123.4) == "123"
