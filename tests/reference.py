@@ -12,6 +12,14 @@ SCALE = 1.0507009873554804934193349852946
 ALPHA = 1.6732632423543772848170429916717
 
 
+def kind_of(name: str) -> str:
+    """``"forward"``, ``"derivative"``, ``"from_output"`` or ``"backward"``, from the name."""
+    for suffix in ("_backward", "_from_output", "_derivative"):
+        if name.endswith(suffix):
+            return suffix[1:]
+    return "forward"
+
+
 def reference(name: str, args) -> np.ndarray:
     """``name(*args)`` in float64 NumPy (``*_backward`` = grad times the derivative)."""
     args = [np.asarray(a, dtype=np.float64) for a in args]

@@ -23,6 +23,7 @@ import sys
 import mpmath
 import numpy as np
 import pytest
+from reference import kind_of
 
 import numelu
 from numelu._table import BY_NAME, FUNCTIONS
@@ -44,13 +45,6 @@ def strict():
 
 def lenient():
     return np.errstate(all="ignore")
-
-
-def kind_of(name: str) -> str:
-    for suffix in ("_backward", "_from_output", "_derivative"):
-        if name.endswith(suffix):
-            return suffix[1:]
-    return "forward"
 
 
 def family(name: str) -> str:

@@ -39,6 +39,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from reference import kind_of
 
 import numelu
 from numelu import scalar
@@ -96,13 +97,6 @@ MP_REF = {
     "selu_derivative_from_output": lambda y: SS_MP if y > 0 else y + SSA_MP,
     "celu_derivative_from_output": lambda y, a: ONE_MP if y > 0 else y / a + 1,
 }
-
-
-def kind_of(name: str) -> str:
-    for suffix in ("_backward", "_from_output", "_derivative"):
-        if name.endswith(suffix):
-            return suffix[1:]
-    return "forward"
 
 
 def derivative_of(name: str) -> str:
