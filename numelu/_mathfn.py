@@ -15,7 +15,8 @@ rounding error of ``x / alpha`` and keep ``exp(x / alpha)`` within an ulp.  The 
 clamped before the reduction, so NaN or infinite input never raises a floating-point flag; the
 callers select the NaN/inf results themselves.
 
-``expm1``, ``exp``, ``expm1_hilo`` and ``exp_hilo`` are stubs with one implementation per target:
+``expm1``, ``exp``, ``expm1_hilo``, ``exp_hilo`` and the ``scaled_*`` products are stubs with one
+implementation per target:
 this vectorisable one on the CPU, libdevice's on CUDA (``numelu._cuda``), ``math`` in Python.
 """
 
@@ -90,9 +91,25 @@ def fma(a, b, c):
 
 
 def scaled_exp(x, factor):
-    """``factor * exp(x)``, rounded once where the product is subnormal (``factor * exp(x)``
-    would round ``exp(x)`` to the subnormal grid first, then multiply that error by factor)."""
+    """``factor * exp(x)`` with the product rounded once: the exp's unrounded parts are
+    multiplied by ``factor`` (one FMA), and where the product is subnormal it is rounded to
+    the subnormal grid only at the end (``factor * exp(x)`` would round ``exp(x)`` there first,
+    then multiply that error by factor)."""
     return factor * exp(x)
+
+
+def scaled_exp_pair(x, factor, factor_lo):
+    """``(factor + factor_lo) * exp(x)``: ``factor`` given to twice the working precision, as
+    a constant and its rounding error (SELU's ``SELU_SCALE * SELU_ALPHA``: in float32 its
+    rounding alone is up to half an ulp of the result)."""
+    e = _call(math.exp, float(x))
+    return _like(x, float(factor) * e + float(factor_lo) * e)
+
+
+def scaled_expm1_pair(x, factor, factor_lo):
+    """``(factor + factor_lo) * expm1(x)``, the factor as in :func:`scaled_exp_pair`."""
+    e = _call(math.expm1, float(x))
+    return _like(x, float(factor) * e + float(factor_lo) * e)
 
 
 def nonpositive_part(x):
@@ -240,7 +257,9 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
     half, one, zero, inf = f(0.5), f(1.0), f(0.0), f(np.inf)
     expm1_low, exp_low, scaled_low, high = f(expm1_low), f(exp_low), f(scaled_low), f(high)
     bias, mbits = itype(exponent_bias), itype(mantissa_bits)
-    deep = itype(-(exponent_bias - 2))          # below this 2**k is subnormal: scale in two steps
+    # below this k, scale 2**k in two steps: 2**k itself would be subnormal from -(bias - 1),
+    # and 12 binades earlier already the tail 2**k * tail loses bits to the subnormal grid
+    deep = itype(-(exponent_bias - 2 - 12))
     deep_shift = itype(mantissa_bits + 12)
     deep_scale = f(2.0 ** -(mantissa_bits + 12))
     n_coeffs = len(coeffs)
@@ -270,41 +289,69 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         return scale, post, r, tail
 
     @njit(inline="always")
-    def expm1_hilo_impl(x, x_lo):
-        scale, post, r, tail = reduce(x, x_lo, expm1_low)
+    def expm1_parts(scale, r, tail):
+        """``2**k * (1 + r + tail) - 1`` as an unevaluated sum ``s + t`` (Fast2Sum of
+        ``(2**k - 1) + 2**k*r``: |2**k - 1| >= |2**k*r| or 2**k - 1 == 0)."""
         a = scale - one
         b = scale * r
         s = a + b
-        err = (a - s) + b                         # Fast2Sum: |a| >= |b| or a == 0
-        y = s + (err + scale * tail)
-        return inf if x > high else y
+        err = (a - s) + b
+        return s, err + scale * tail
 
     @njit(inline="always")
-    def exp_sum(scale, r, tail):
-        """``2**k * (1 + r + tail)`` with one rounding: Fast2Sum of ``2**k + 2**k*r``."""
+    def exp_parts(scale, r, tail):
+        """``2**k * (1 + r + tail)`` as an unevaluated sum ``s + t`` (Fast2Sum of
+        ``2**k + 2**k*r``)."""
         b = scale * r
         s = scale + b
         err = (scale - s) + b
-        return s + (err + scale * tail)
+        return s, err + scale * tail
+
+    @njit(inline="always")
+    def expm1_hilo_impl(x, x_lo):
+        scale, post, r, tail = reduce(x, x_lo, expm1_low)
+        s, t = expm1_parts(scale, r, tail)
+        return inf if x > high else s + t
 
     @njit(inline="always")
     def exp_hilo_impl(x, x_lo):
         scale, post, r, tail = reduce(x, x_lo, exp_low)
-        y = exp_sum(scale, r, tail) * post
+        s, t = exp_parts(scale, r, tail)
+        y = (s + t) * post
         y = zero if x < exp_low else y
         return inf if x > high else y
 
     @njit(inline="always")
-    def scaled_exp_impl(x, factor):
+    def scaled_exp_pair_impl(x, factor, factor_lo, with_lo):
         scale, post, r, tail = reduce(x, zero, scaled_low)
-        y = (exp_sum(scale, r, tail) * factor) * post       # post: the one subnormal rounding
+        s, t = exp_parts(scale, r, tail)
+        # (s + t) * (factor + factor_lo), rounded once by the outer FMA; post: the one
+        # subnormal rounding.  with_lo is a compile-time constant (no multiply by a zero lo).
+        small = muladd(t, factor, s * factor_lo) if with_lo else t * factor
+        y = muladd(s, factor, small) * post
         # plain constant selects: a sign-carrying zero (copysign, or 0 * factor) here stops LLVM
         # vectorising the float64 loop (7x slower); a negative factor gives +0, not -0, below
         # scaled_low
         y = zero if x < scaled_low else y
         return inf if x > high else y
 
-    return expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl
+    @njit(inline="always")
+    def scaled_exp_impl(x, factor):
+        return scaled_exp_pair_impl(x, factor, zero, False)
+
+    @njit(inline="always")
+    def scaled_expm1_pair_impl(x, factor, factor_lo):
+        """For ``x <= high`` (the callers pass ``min(x, 0)``)."""
+        scale, post, r, tail = reduce(x, zero, expm1_low)
+        s, t = expm1_parts(scale, r, tail)
+        return muladd(s, factor, muladd(t, factor, s * factor_lo))
+
+    @njit(inline="always")
+    def scaled_exp_pair_with_lo(x, factor, factor_lo):
+        return scaled_exp_pair_impl(x, factor, factor_lo, True)
+
+    return (expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl, scaled_exp_pair_with_lo,
+            scaled_expm1_pair_impl)
 
 
 # ``high``: the largest argument whose k = round(x/ln2) keeps 2**k finite (k <= bias).  The
@@ -374,6 +421,42 @@ def _scaled_exp_cpu(x, factor):
 def _scaled_exp_cuda(x, factor):
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
         return lambda x, factor: factor * math.exp(x)
+
+
+def _pair_args(x, factor, factor_lo) -> bool:
+    return isinstance(x, types.Float) and factor == x and factor_lo == x
+
+
+@overload(scaled_exp_pair, target="cpu", jit_options=_INLINE)
+def _scaled_exp_pair_cpu(x, factor, factor_lo):
+    impl = _kernel_for(x, 3)
+    if impl is not None and _pair_args(x, factor, factor_lo):
+        return lambda x, factor, factor_lo: impl(x, factor, factor_lo)
+
+
+@overload(scaled_expm1_pair, target="cpu", jit_options=_INLINE)
+def _scaled_expm1_pair_cpu(x, factor, factor_lo):
+    impl = _kernel_for(x, 4)
+    if impl is not None and _pair_args(x, factor, factor_lo):
+        return lambda x, factor, factor_lo: impl(x, factor, factor_lo)
+
+
+@overload(scaled_exp_pair, target="cuda")
+def _scaled_exp_pair_cuda(x, factor, factor_lo):
+    if _pair_args(x, factor, factor_lo):
+        def impl(x, factor, factor_lo):
+            e = math.exp(x)
+            return factor * e + factor_lo * e
+        return impl
+
+
+@overload(scaled_expm1_pair, target="cuda")
+def _scaled_expm1_pair_cuda(x, factor, factor_lo):
+    if _pair_args(x, factor, factor_lo):
+        def impl(x, factor, factor_lo):
+            e = math.expm1(x)
+            return factor * e + factor_lo * e
+        return impl
 
 
 @overload(nonpositive_part, target="cpu", jit_options=_INLINE)

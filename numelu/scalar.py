@@ -31,7 +31,17 @@ import numpy as np
 from numba import types
 from numba.core.extending import overload, register_jitable
 
-from numelu._mathfn import exp_hilo, expm1, expm1_hilo, fma, nonpositive_part, scaled_exp, select
+from numelu._mathfn import (
+    exp_hilo,
+    expm1,
+    expm1_hilo,
+    fma,
+    nonpositive_part,
+    scaled_exp,
+    scaled_exp_pair,
+    scaled_expm1_pair,
+    select,
+)
 
 #: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -39,6 +49,38 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 #: ``SELU_SCALE * SELU_ALPHA``, rounded once (in float64 and, separately, in float32).
 SELU_SCALE_ALPHA = 1.7580993408473768
+
+
+def _product_rounding_errors() -> tuple[float, float]:
+    """``SELU_SCALE * SELU_ALPHA`` (exact, from the decimals above) minus its float32 and its
+    float64 rounding: the low halves the SELU kernels add back."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    exact = (Fraction(Decimal("1.0507009873554804934193349852946"))
+             * Fraction(Decimal("1.6732632423543772848170429916717")))
+    lo32 = float(np.float32(float(exact - Fraction(float(np.float32(SELU_SCALE_ALPHA))))))
+    lo64 = float(exact - Fraction(SELU_SCALE_ALPHA))
+    return lo32, lo64
+
+
+_SELU_SCALE_ALPHA_LO32, _SELU_SCALE_ALPHA_LO64 = _product_rounding_errors()
+
+
+def selu_scale_alpha_lo(like):
+    """The rounding error of ``SELU_SCALE_ALPHA`` in ``like``'s float type."""
+    lo = _SELU_SCALE_ALPHA_LO32 if isinstance(like, np.float32) else _SELU_SCALE_ALPHA_LO64
+    return type(like)(lo)
+
+
+@overload(selu_scale_alpha_lo, target="generic")
+def _selu_scale_alpha_lo_ov(like):
+    if like == types.float32:
+        lo32 = np.float32(_SELU_SCALE_ALPHA_LO32)
+        return lambda like: lo32
+    if like == types.float64:
+        lo64 = np.float64(_SELU_SCALE_ALPHA_LO64)
+        return lambda like: lo64
 
 __all__ = [
     "SELU_ALPHA", "SELU_SCALE", "celu", "celu_backward", "celu_derivative",
@@ -89,7 +131,10 @@ def elu(x, alpha):
 @register_jitable(forceinline=True)
 def selu(x):
     """SELU: ``SELU_SCALE * elu(x, SELU_ALPHA)``."""
-    negative_part = const(SELU_SCALE_ALPHA, x) * expm1(nonpositive_part(x))
+    # SELU_SCALE * SELU_ALPHA carried to twice the precision: its float32 rounding alone costs
+    # up to half an ulp of the result
+    negative_part = scaled_expm1_pair(nonpositive_part(x), const(SELU_SCALE_ALPHA, x),
+                                      selu_scale_alpha_lo(x))
     return select(x < const(0.0, x), negative_part, const(SELU_SCALE, x) * x)
 
 
@@ -116,7 +161,7 @@ def elu_derivative(x, alpha):
 @register_jitable(forceinline=True)
 def selu_derivative(x):
     """d selu / dx: ``SELU_SCALE`` if ``x > 0`` else ``SELU_SCALE * SELU_ALPHA * exp(x)``."""
-    e = scaled_exp(nonpositive_part(x), const(SELU_SCALE_ALPHA, x))
+    e = scaled_exp_pair(nonpositive_part(x), const(SELU_SCALE_ALPHA, x), selu_scale_alpha_lo(x))
     return _select_nonpositive(x, const(SELU_SCALE, x), e)
 
 

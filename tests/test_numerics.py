@@ -425,6 +425,32 @@ def test_float32_exhaustive_negative_inputs(name, alpha):
     assert worst <= ulp_bound(name, alpha)
 
 
+# The inputs where the exhaustive float32 sweep (``python -m numelu accuracy --exhaustive``) found
+# the largest errors.  The first of each pair reached 2.02 ulp (selu_derivative) and 1.88 ulp
+# (selu) while SELU's constant SELU_SCALE * SELU_ALPHA was rounded to float32 before use, and
+# while the exp kernels scaled by a subnormal-adjacent 2**k in one step; the second is where the
+# sweep found the largest error afterwards.
+HARD_FLOAT32 = [
+    ("selu_derivative", -86.56578063964844), ("selu_derivative", -88.29057312011719),
+    ("selu", -0.3281205892562866), ("selu", -0.3259609639644623),
+    ("elu_derivative", -85.99861907958984), ("elu_derivative", -87.69805908203125),
+]
+
+
+@pytest.mark.parametrize(("name", "x"), HARD_FLOAT32)
+def test_float32_hardest_known_inputs_within_one_ulp(name, x, target):
+    with mpmath.workprec(120):
+        v = mpmath.mpf(float(np.float32(x)))
+        e = mpmath.exp(v)
+        exact = {"selu_derivative": SS_MP * SA_MP * e, "selu": SS_MP * SA_MP * (e - 1),
+                 "elu_derivative": e}[name]
+        exponent = max(int(mpmath.floor(mpmath.log(abs(exact), 2))), -126)
+        args = [np.full(5, x, np.float32)] + ([1.0] if BY_NAME[name].has_alpha else [])
+        got = call(name, args, target)
+        error = abs(mpmath.mpf(float(got[0])) - exact) / mpmath.ldexp(1, exponent - 23)
+    assert float(error) <= 1.0, (name, x, float(error))
+
+
 # CELU divides by alpha: a rounded 1/alpha, or x/alpha rounded before exp, costs 80-150 ulp
 # (SPEC 3).  Alphas whose reciprocal is inexact, inputs where exp(x/alpha) is large enough for
 # the quotient's rounding error to show.
