@@ -85,15 +85,15 @@ def __call__(self, {params}, /, *more, out=_MISSING, target=None, **kwargs):
 {others}{alpha}
         if cache is not None:
             settings = _context_settings(_ENVIRONMENT[0]) or _settings()
-            if target is None:
-                target = settings.target
-            if target == "auto":
-                target = "parallel" if size >= settings.thresholds[{kind!r}] else "cpu"
-            ufunc = self._cpu_ufuncs.get(target)      # None: not built yet, or not a CPU target
+            chosen = settings.target if target is None else target
+            if chosen == "auto":
+                chosen = "parallel" if size >= settings.thresholds[{kind!r}] else "cpu"
+            ufunc = self._cpu_ufuncs.get(chosen)      # None: not built yet, or not a CPU target
             if ufunc is not None:
                 if out is _MISSING:
                     return ufunc({arguments})
                 return ufunc({arguments}, out)          # positional out: parsed faster
+    # everything else, with the caller's own arguments
     return self._call(_given(({params_tuple}), more), out, target, kwargs)
 '''
 
@@ -111,12 +111,11 @@ _OTHER = '''\
 '''
 
 _ALPHA = '''\
-        if alpha is _MISSING:
-            alpha = 1.0
-        if type(alpha) is float and alpha > 0.0:         # valid for every alpha rule
+        fast_alpha = 1.0 if alpha is _MISSING else alpha
+        if type(fast_alpha) is float and fast_alpha > 0.0:       # valid for every alpha rule
             if cache is not None:
-                cached = cache.get(alpha)
-                alpha = cached if cached is not None else _weak_alpha(alpha, cache)
+                cached = cache.get(fast_alpha)
+                fast_alpha = cached if cached is not None else _weak_alpha(fast_alpha, cache)
         elif type(alpha) is _ndarray and alpha.ndim and alpha.dtype.char in _FAST_CHARS:
             if alpha.size > size:
                 size = alpha.size
@@ -140,7 +139,7 @@ def call_source(spec: FunctionSpec) -> str:
         params=params, first=first, kind=spec.kind,
         others="".join(_OTHER.format(name=name) for name in others),
         alpha=_ALPHA if spec.has_alpha else "",
-        arguments=", ".join(spec.inputs),
+        arguments=", ".join("fast_alpha" if name == "alpha" else name for name in spec.inputs),
         params_tuple=", ".join(spec.inputs) + ("," if spec.nin == 1 else ""),
     )
 

@@ -141,3 +141,24 @@ def test_positional_out_and_keyword_alpha_take_the_general_path(spec):
         assert_same(function(*data, alpha=0.5), expected)
         with pytest.raises(TypeError, match="multiple values"):
             function(*data, 0.5, alpha=0.5)
+
+
+def test_general_path_gets_the_callers_own_arguments(monkeypatch):
+    """When the fast path cannot finish (here: no built ufunc in its table), the general path
+    sees the alpha and target the caller gave, not the fast path's 0-d array or its choice."""
+    function = numelu.elu
+    seen = []
+    original = type(function)._call
+
+    def recording(self, args, out, target, kwargs):
+        seen.append((args, target))
+        return original(self, args, out, target, kwargs)
+
+    monkeypatch.setattr(type(function), "_call", recording)
+    monkeypatch.setattr(function, "_cpu_ufuncs", {})
+    x = np.linspace(-3, 3, 11, dtype=np.float32)
+    assert_same(function(x, 0.5), function.cpu(x, 0.5))
+    assert_same(function(x), function.cpu(x, 1.0))
+    (args_given, target_given), (default_args, _) = seen
+    assert args_given[0] is x and type(args_given[1]) is float and target_given is None
+    assert len(default_args) == 1
