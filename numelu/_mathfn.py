@@ -91,10 +91,8 @@ def fma(a, b, c):
 
 
 def scaled_exp(x, factor):
-    """``factor * exp(x)`` with the product rounded once: the exp's unrounded parts are
-    multiplied by ``factor`` (one FMA), and where the product is subnormal it is rounded to
-    the subnormal grid only at the end (``factor * exp(x)`` would round ``exp(x)`` there first,
-    then multiply that error by factor)."""
+    """``factor * exp(x)``, rounded once where the product is subnormal (``factor * exp(x)``
+    would round ``exp(x)`` to the subnormal grid first, then multiply that error by factor)."""
     return factor * exp(x)
 
 
@@ -325,10 +323,15 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
     def scaled_exp_pair_impl(x, factor, factor_lo, with_lo):
         scale, post, r, tail = reduce(x, zero, scaled_low)
         s, t = exp_parts(scale, r, tail)
-        # (s + t) * (factor + factor_lo), rounded once by the outer FMA; post: the one
-        # subnormal rounding.  with_lo is a compile-time constant (no multiply by a zero lo).
-        small = muladd(t, factor, s * factor_lo) if with_lo else t * factor
-        y = muladd(s, factor, small) * post
+        if with_lo:     # a compile-time constant
+            # a finite nonzero constant (factor + factor_lo): (s + t) * (factor + factor_lo)
+            # rounded once, by the outer FMA
+            y = muladd(s, factor, muladd(t, factor, s * factor_lo))
+        else:
+            # any factor (a user's alpha): rounded twice, so that alpha = +-0 keeps the sign
+            # of the zero and alpha = +-inf gives +-inf (the fused form gives +0 and NaN there)
+            y = (s + t) * factor
+        y = y * post                                        # post: the one subnormal rounding
         # plain constant selects: a sign-carrying zero (copysign, or 0 * factor) here stops LLVM
         # vectorising the float64 loop (7x slower); a negative factor gives +0, not -0, below
         # scaled_low

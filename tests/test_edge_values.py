@@ -435,3 +435,22 @@ def test_celu_array_alpha_zero_is_no_silent_garbage(name, dtype, target, monkeyp
     assert not unraisable, [str(u.exc_value) for u in unraisable]
     if out is not None:
         np.testing.assert_array_equal(out, np.zeros(17, dtype))
+
+
+# --------------------------------------------------------------------------- special scalar alpha
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [math.inf, -math.inf, 0.0, -0.0, math.nan])
+@pytest.mark.parametrize("name", ["elu", "elu_derivative", "elu_backward"])
+def test_special_alpha_gives_what_the_formula_gives(name, alpha, dtype, target):
+    """``alpha * expm1(x)`` / ``alpha * exp(x)`` with alpha = +-inf, +-0 or NaN, x < 0 where
+    exp(x) is a normal number: +-inf, a zero of the product's sign, NaN, exactly as the formula
+    evaluates in ``dtype`` (a fused ``s*alpha + t*alpha`` would give NaN for inf and +0 for -0)."""
+    x = -np.linspace(0.01, 5.0, 301).astype(dtype)
+    with lenient():
+        got = call(name, x, dtype, target, alpha)
+        core = np.expm1(x) if name == "elu" else np.exp(x)
+        expected = dtype(alpha) * core * (dtype(2.5) if name == "elu_backward" else dtype(1))
+    same = (got == expected) & (np.signbit(got) == np.signbit(expected))
+    assert np.all(same | (np.isnan(got) & np.isnan(expected))), (got[~same][:4], expected[~same][:4])
