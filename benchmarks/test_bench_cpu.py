@@ -14,6 +14,7 @@ import pytest
 from numelu import _bench
 
 _current: dict = {}
+_previous_role: list[str | None] = [None]    # the role of the contender timed last
 
 
 def _inputs(case: _bench.Case) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -30,6 +31,8 @@ def test_cpu(benchmark, case: _bench.Case, contender: _bench.Contender) -> None:
     if reason:
         pytest.skip(reason)
     arrays, out = _inputs(case)
+    _bench.settle_after(_previous_role[0])      # a peer's threads idle before the next is timed
+    _previous_role[0] = contender.role
     run = contender.bind(case, arrays, out)
     problem = _bench.mismatch(case, contender, arrays, run())   # compiles; is it right?
     if problem:

@@ -907,6 +907,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Seconds of idle time before a contender that follows a peer.  On the 2-core machine a core
+#: still busy with a peer's worker threads (JAX/XLA's, PyTorch's, numexpr's) halves a threaded
+#: contender timed right after: numelu's threaded ELU (float64, 10^6) once measured 943 us, its
+#: serial speed, where the same run's explicit ``target="parallel"`` call measured 508 us.
+PEER_SETTLE_SECONDS = 0.5
+
+
+def settle_after(role: str | None) -> None:
+    """Give a peer's threads time to go idle before the next contender is timed."""
+    if role == "peer":
+        time.sleep(PEER_SETTLE_SECONDS)
+
+
 def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, repeats: int,
                    min_time: float, warmups: int = 2,
                    progress: Callable[[str], None] | None = None,
@@ -921,6 +934,7 @@ def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, re
     runnable = [c for c in contenders if c.unavailable() is None]
     total = sum(c.applies_to(case.function) for case in cases for c in runnable)
     done = 0
+    previous_role = None
     for case in cases:
         arrays = make_inputs(case)
         out = np.empty(case.size, dtype=case.dtype)
@@ -928,6 +942,8 @@ def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, re
             if not contender.applies_to(case.function):
                 continue
             done += 1
+            settle_after(previous_role)
+            previous_role = contender.role
             fn = contender.bind(case, arrays, out)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")       # a peer's warning must not stop the run
