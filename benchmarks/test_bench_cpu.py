@@ -37,7 +37,7 @@ def test_cpu(benchmark, case: _bench.Case, contender: _bench.Contender) -> None:
     problem = _bench.mismatch(case, contender, arrays, run())   # compiles; is it right?
     if problem:
         pytest.fail(f"wrong result, not timed: {problem}")
-    run()                         # compiled (numelu, JAX) and warm before the timed rounds
+    _bench.warm_up(run)           # compiled (numelu, JAX) and warm before the timed rounds
     benchmark.group = case.group
     benchmark.extra_info.update(case.info, contender=contender.name, role=contender.role)
     benchmark(run)

@@ -914,10 +914,25 @@ def _parser() -> argparse.ArgumentParser:
 PEER_SETTLE_SECONDS = 0.5
 
 
+#: Seconds each contender runs untimed before its timed rounds: caches, branch predictors and
+#: the core's clock reach their steady state (the first contender of a group, right after the
+#: previous group's peers, was otherwise up to 1.5x slower than the same call timed later).
+WARM_UP_SECONDS = 0.1
+
+
 def settle_after(role: str | None) -> None:
     """Give a peer's threads time to go idle before the next contender is timed."""
     if role == "peer":
         time.sleep(PEER_SETTLE_SECONDS)
+
+
+def warm_up(fn: Callable[[], Any], seconds: float = WARM_UP_SECONDS) -> None:
+    """Call ``fn`` untimed for ``seconds`` (at least twice)."""
+    deadline = time.perf_counter() + seconds
+    fn()
+    fn()
+    while time.perf_counter() < deadline:
+        fn()
 
 
 def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, repeats: int,
@@ -955,6 +970,7 @@ def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, re
                     continue
                 for _ in range(warmups - 1):
                     fn()
+                warm_up(fn)
                 times, number = time_call(fn, repeats=repeats, min_time=min_time)
             stats = _stats(times, number)
             entries.append(benchmark_entry(case, contender, stats))
