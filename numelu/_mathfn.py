@@ -430,36 +430,27 @@ def _pair_args(x, factor, factor_lo) -> bool:
     return isinstance(x, types.Float) and factor == x and factor_lo == x
 
 
-@overload(scaled_exp_pair, target="cpu", jit_options=_INLINE)
-def _scaled_exp_pair_cpu(x, factor, factor_lo):
-    impl = _kernel_for(x, 3)
-    if impl is not None and _pair_args(x, factor, factor_lo):
-        return lambda x, factor, factor_lo: impl(x, factor, factor_lo)
+def _register_pair(stub, kernel_index: int, libdevice_fn) -> None:
+    """``stub(x, factor, factor_lo)``: numelu's kernel ``kernel_index`` on the CPU,
+    ``factor * e + factor_lo * e`` with libdevice's ``e = libdevice_fn(x)`` on CUDA."""
+
+    @overload(stub, target="cpu", jit_options=_INLINE)
+    def _cpu(x, factor, factor_lo):
+        impl = _kernel_for(x, kernel_index)
+        if impl is not None and _pair_args(x, factor, factor_lo):
+            return lambda x, factor, factor_lo: impl(x, factor, factor_lo)
+
+    @overload(stub, target="cuda")
+    def _cuda(x, factor, factor_lo):
+        if _pair_args(x, factor, factor_lo):
+            def impl(x, factor, factor_lo):
+                e = libdevice_fn(x)
+                return factor * e + factor_lo * e
+            return impl
 
 
-@overload(scaled_expm1_pair, target="cpu", jit_options=_INLINE)
-def _scaled_expm1_pair_cpu(x, factor, factor_lo):
-    impl = _kernel_for(x, 4)
-    if impl is not None and _pair_args(x, factor, factor_lo):
-        return lambda x, factor, factor_lo: impl(x, factor, factor_lo)
-
-
-@overload(scaled_exp_pair, target="cuda")
-def _scaled_exp_pair_cuda(x, factor, factor_lo):
-    if _pair_args(x, factor, factor_lo):
-        def impl(x, factor, factor_lo):
-            e = math.exp(x)
-            return factor * e + factor_lo * e
-        return impl
-
-
-@overload(scaled_expm1_pair, target="cuda")
-def _scaled_expm1_pair_cuda(x, factor, factor_lo):
-    if _pair_args(x, factor, factor_lo):
-        def impl(x, factor, factor_lo):
-            e = math.expm1(x)
-            return factor * e + factor_lo * e
-        return impl
+_register_pair(scaled_exp_pair, 3, math.exp)
+_register_pair(scaled_expm1_pair, 4, math.expm1)
 
 
 @overload(nonpositive_part, target="cpu", jit_options=_INLINE)
