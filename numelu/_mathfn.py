@@ -320,40 +320,47 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         return inf if x > high else y
 
     @njit(inline="always")
-    def scaled_exp_pair_impl(x, factor, factor_lo, with_lo):
+    def times_pair(s, t, factor, factor_lo):
+        """``(s + t) * (factor + factor_lo)`` rounded once, by the outer FMA, for a finite
+        nonzero constant factor (a user's alpha of 0 or inf would give +0 or NaN here)."""
+        return muladd(s, factor, muladd(t, factor, s * factor_lo))
+
+    @njit(inline="always")
+    def scaled_exp_parts(x):
+        """``exp(x)`` as ``s + t`` and the second scaling step ``post`` (1 unless deep)."""
         scale, post, r, tail = reduce(x, zero, scaled_low)
         s, t = exp_parts(scale, r, tail)
-        if with_lo:     # a compile-time constant
-            # a finite nonzero constant (factor + factor_lo): (s + t) * (factor + factor_lo)
-            # rounded once, by the outer FMA
-            y = muladd(s, factor, muladd(t, factor, s * factor_lo))
-        else:
-            # any factor (a user's alpha): rounded twice, so that alpha = +-0 keeps the sign
-            # of the zero and alpha = +-inf gives +-inf (the fused form gives +0 and NaN there)
-            y = (s + t) * factor
-        y = y * post                                        # post: the one subnormal rounding
-        # plain constant selects: a sign-carrying zero (copysign, or 0 * factor) here stops LLVM
-        # vectorising the float64 loop (7x slower); a negative factor gives +0, not -0, below
-        # scaled_low
+        return s, t, post
+
+    @njit(inline="always")
+    def scaled_exp_result(x, y):
+        """``y`` (the scaled exp, ``post`` applied: the one subnormal rounding) at the ends of
+        the range.  Plain constant selects: a sign-carrying zero (copysign, or 0 * factor)
+        here stops LLVM vectorising the float64 loop (7x slower); a negative factor gives +0,
+        not -0, below scaled_low."""
         y = zero if x < scaled_low else y
         return inf if x > high else y
 
     @njit(inline="always")
     def scaled_exp_impl(x, factor):
-        return scaled_exp_pair_impl(x, factor, zero, False)
+        s, t, post = scaled_exp_parts(x)
+        # any factor (a user's alpha): rounded twice, so that alpha = +-0 keeps the sign of
+        # the zero and alpha = +-inf gives +-inf
+        return scaled_exp_result(x, ((s + t) * factor) * post)
+
+    @njit(inline="always")
+    def scaled_exp_pair_impl(x, factor, factor_lo):
+        s, t, post = scaled_exp_parts(x)
+        return scaled_exp_result(x, times_pair(s, t, factor, factor_lo) * post)
 
     @njit(inline="always")
     def scaled_expm1_pair_impl(x, factor, factor_lo):
         """For ``x <= high`` (the callers pass ``min(x, 0)``)."""
         scale, post, r, tail = reduce(x, zero, expm1_low)
         s, t = expm1_parts(scale, r, tail)
-        return muladd(s, factor, muladd(t, factor, s * factor_lo))
+        return times_pair(s, t, factor, factor_lo)
 
-    @njit(inline="always")
-    def scaled_exp_pair_with_lo(x, factor, factor_lo):
-        return scaled_exp_pair_impl(x, factor, factor_lo, True)
-
-    return (expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl, scaled_exp_pair_with_lo,
+    return (expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl, scaled_exp_pair_impl,
             scaled_expm1_pair_impl)
 
 
