@@ -71,12 +71,11 @@ def _from_environment() -> Settings:
 
 
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("numelu_settings", default=None)
-_environment: Settings | None = None
 
 #: ``context_settings(ENVIRONMENT[0])``: the innermost ``config()`` block's settings, else the
 #: environment's once read (else None: call :func:`current`).  The dispatcher's fast path.
 context_settings = _current.get
-ENVIRONMENT: list[Settings | None] = [None]
+ENVIRONMENT: list[Settings | None] = [None]     # the environment's settings, once read
 
 
 def current() -> Settings:
@@ -84,17 +83,13 @@ def current() -> Settings:
     settings = _current.get()
     if settings is not None:
         return settings
-    global _environment
-    if _environment is None:
-        _environment = _from_environment()
-        ENVIRONMENT[0] = _environment
-    return _environment
+    if ENVIRONMENT[0] is None:
+        ENVIRONMENT[0] = _from_environment()
+    return ENVIRONMENT[0]
 
 
 def reload_environment() -> Settings:
     """Re-read ``NUMELU_*`` environment variables (they are read once, on first use)."""
-    global _environment
-    _environment = None
     ENVIRONMENT[0] = None
     return current()
 
