@@ -920,10 +920,10 @@ PEER_SETTLE_SECONDS = 0.5
 WARM_UP_SECONDS = 0.1
 
 
-def settle_after(role: str | None) -> None:
+def settle_after(role: str | None, seconds: float = PEER_SETTLE_SECONDS) -> None:
     """Give a peer's threads time to go idle before the next contender is timed."""
     if role == "peer":
-        time.sleep(PEER_SETTLE_SECONDS)
+        time.sleep(seconds)
 
 
 def warm_up(fn: Callable[[], Any], seconds: float = WARM_UP_SECONDS) -> None:
@@ -936,13 +936,16 @@ def warm_up(fn: Callable[[], Any], seconds: float = WARM_UP_SECONDS) -> None:
 
 
 def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, repeats: int,
-                   min_time: float, warmups: int = 2,
+                   min_time: float, warm_up_seconds: float = WARM_UP_SECONDS,
+                   settle_seconds: float = PEER_SETTLE_SECONDS,
                    progress: Callable[[str], None] | None = None,
                    failures: list[str] | None = None) -> list[dict[str, Any]]:
     """Time every applicable, available contender on every case; pytest-benchmark entries.
 
-    Each contender is called ``warmups`` times first (compiling it); the first result is checked
-    against NumPy (:func:`mismatch`): a wrong one is reported in ``failures``, not timed.
+    Each contender's first call (compiling it) is checked against NumPy (:func:`mismatch`): a
+    wrong one is reported in ``failures``, not timed.  A right one runs untimed for
+    ``warm_up_seconds`` (:func:`warm_up`), and a contender that follows a peer first waits
+    ``settle_seconds`` (:func:`settle_after`).
     """
     entries: list[dict[str, Any]] = []
     failures = [] if failures is None else failures
@@ -957,7 +960,7 @@ def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, re
             if not contender.applies_to(case.function):
                 continue
             done += 1
-            settle_after(previous_role)
+            settle_after(previous_role, settle_seconds)
             previous_role = contender.role
             fn = contender.bind(case, arrays, out)
             with warnings.catch_warnings():
@@ -968,9 +971,7 @@ def run_benchmarks(cases: Sequence[Case], contenders: Sequence[Contender], *, re
                     if progress:
                         progress(f"WRONG RESULT, not timed: {problem}")
                     continue
-                for _ in range(warmups - 1):
-                    fn()
-                warm_up(fn)
+                warm_up(fn, warm_up_seconds)
                 times, number = time_call(fn, repeats=repeats, min_time=min_time)
             stats = _stats(times, number)
             entries.append(benchmark_entry(case, contender, stats))
@@ -1039,7 +1040,9 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     failures: list[str] = []
     entries = run_benchmarks(cases, contenders, repeats=repeats, min_time=min_time,
-                             warmups=1 if args.quick else 2, progress=progress,
+                             warm_up_seconds=0.02 if args.quick else WARM_UP_SECONDS,
+                             settle_seconds=0.1 if args.quick else PEER_SETTLE_SECONDS,
+                             progress=progress,
                              failures=failures)
     progress(f"done in {time.perf_counter() - started:.1f} s")
     document = json_document(entries)
