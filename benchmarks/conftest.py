@@ -19,7 +19,7 @@ options or environment variables (comma-separated):
     --bench-sizes     / NUMELU_BENCH_SIZES        default 100,10000,1000000,10000000
     --bench-dtypes    / NUMELU_BENCH_DTYPES       default float32,float64
     --bench-data      / NUMELU_BENCH_DATA         default normal,negative
-    --bench-contenders / NUMELU_BENCH_CONTENDERS  default all (see numelu/_bench.py CONTENDERS)
+    --bench-contenders / NUMELU_BENCH_CONTENDERS  default all (see numelu/_bench/contenders.py)
 
 e.g. a smoke run: ``NUMELU_BENCH_SIZES=100,10000 pytest benchmarks --benchmark-disable``.
 Peers that are not installed (torch, numexpr, jax) are skipped with the reason.
@@ -31,13 +31,16 @@ import os
 
 import pytest
 
-from numelu import _bench
+from numelu._bench.cases import DATA, DEFAULT_FUNCTIONS, DTYPES, SIZES, function_names, make_cases
+from numelu._bench.contenders import select_contenders
+from numelu._bench.peers import peer_versions
+from numelu._bench.results import compact_benchmark_json
 
 _OPTIONS = {
-    "functions": ("NUMELU_BENCH_FUNCTIONS", ",".join(_bench.DEFAULT_FUNCTIONS)),
-    "sizes": ("NUMELU_BENCH_SIZES", ",".join(map(str, _bench.SIZES))),
-    "dtypes": ("NUMELU_BENCH_DTYPES", ",".join(_bench.DTYPES)),
-    "data": ("NUMELU_BENCH_DATA", ",".join(_bench.DATA)),
+    "functions": ("NUMELU_BENCH_FUNCTIONS", ",".join(DEFAULT_FUNCTIONS)),
+    "sizes": ("NUMELU_BENCH_SIZES", ",".join(map(str, SIZES))),
+    "dtypes": ("NUMELU_BENCH_DTYPES", ",".join(DTYPES)),
+    "data": ("NUMELU_BENCH_DATA", ",".join(DATA)),
     "contenders": ("NUMELU_BENCH_CONTENDERS", ""),
 }
 
@@ -61,11 +64,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     functions = _setting(config, "functions")
     if functions == ["all"]:
-        functions = list(_bench.function_names())
-    cases = _bench.make_cases(functions, _setting(config, "dtypes"),
-                              [int(float(s)) for s in _setting(config, "sizes")],
-                              _setting(config, "data"))
-    contenders = _bench.select_contenders(_setting(config, "contenders") or None)
+        functions = list(function_names())
+    cases = make_cases(functions, _setting(config, "dtypes"),
+                       [int(float(s)) for s in _setting(config, "sizes")],
+                       _setting(config, "data"))
+    contenders = select_contenders(_setting(config, "contenders") or None)
     # contender innermost: one group's contenders run back to back, on the same arrays
     params = [pytest.param(case, contender, id=f"{case.id}-{contender.name}")
               for case in cases for contender in contenders
@@ -74,9 +77,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
-    machine_info["numelu_versions"] = _bench.peer_versions()
+    machine_info["numelu_versions"] = peer_versions()
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict
                                  ) -> None:
-    _bench.compact_benchmark_json(output_json)     # no per-round data: a small JSON to commit
+    compact_benchmark_json(output_json)     # no per-round data: a small JSON to commit

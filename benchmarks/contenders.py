@@ -1,24 +1,18 @@
 """The contenders of the benchmark suite; ``python benchmarks/contenders.py`` lists them.
 
-The table itself lives in ``numelu._bench`` (``CONTENDERS``) so that ``python -m numelu bench``
-uses it without pytest; the pytest-benchmark suite (``test_bench_cpu.py``) and the correctness
-test (``tests/test_contenders.py``) use the same table.
+The table itself lives in ``numelu._bench.contenders`` (``CONTENDERS``) so that
+``python -m numelu bench`` uses it without pytest; the pytest-benchmark suite
+(``test_bench_cpu.py``) and the correctness test (``tests/test_contenders.py``) use the same
+table.
 """
 
 from __future__ import annotations
 
 import sys
 
-from numelu._bench import (
-    CONTENDERS,
-    CONTENDERS_BY_NAME,
-    EXPRESSIONS,
-    Case,
-    Contender,
-    make_cases,
-    make_inputs,
-    numpy_label,
-)
+from numelu._bench.cases import Case, make_cases, make_inputs
+from numelu._bench.contenders import CONTENDERS, CONTENDERS_BY_NAME, Contender
+from numelu._bench.expressions import EXPRESSIONS, numpy_label
 
 __all__ = ["CONTENDERS", "CONTENDERS_BY_NAME", "EXPRESSIONS", "Case", "Contender", "make_cases",
            "make_inputs", "numpy_label"]

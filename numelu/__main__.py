@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "info":
         from numelu._info import main as run
     elif command == "bench":
-        from numelu._bench import main as run
+        from numelu._bench.cli import main as run
     elif command == "accuracy":
         from numelu._accuracy import main as run
     else:
