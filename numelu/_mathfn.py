@@ -15,9 +15,10 @@ rounding error of ``x / alpha`` and keep ``exp(x / alpha)`` within an ulp.  The 
 clamped before the reduction, so NaN or infinite input never raises a floating-point flag; the
 callers select the NaN/inf results themselves.
 
-``expm1``, ``exp``, ``expm1_hilo``, ``exp_hilo`` and the ``scaled_*`` products are stubs with one
-implementation per target:
-this vectorisable one on the CPU, libdevice's on CUDA (``numelu._cuda``), ``math`` in Python.
+``expm1``, ``exp``, ``expm1_hilo``, ``exp_hilo`` and the ``scaled_*`` products (a factor times
+an exp, rounded once: alpha's product is where a formula would otherwise round twice) are stubs
+with one implementation per target: this vectorisable one on the CPU, libdevice's on CUDA
+(``numelu._cuda``), ``math`` in Python.
 """
 
 from __future__ import annotations
@@ -91,9 +92,22 @@ def fma(a, b, c):
 
 
 def scaled_exp(x, factor):
-    """``factor * exp(x)``, rounded once where the product is subnormal (``factor * exp(x)``
-    would round ``exp(x)`` to the subnormal grid first, then multiply that error by factor)."""
-    return factor * exp(x)
+    """``factor * exp(x)``, rounded once for a finite nonzero ``factor`` (``factor * exp(x)``
+    rounds twice, and where the product is subnormal would round ``exp(x)`` to the subnormal
+    grid first, then multiply that error by factor)."""
+    return _like(x, float(factor) * _call(math.exp, float(x)))
+
+
+def scaled_expm1(x, factor):
+    """``factor * expm1(x)``, rounded once for a finite nonzero ``factor`` (``factor *
+    expm1(x)`` rounds twice: up to 1.4 ulp for ELU with alpha != 1)."""
+    return _like(x, float(factor) * _call(math.expm1, float(x)))
+
+
+def scaled_expm1_hilo(x, x_lo, factor):
+    """``factor * expm1(x + x_lo)`` (see :func:`expm1_hilo`), rounded once like
+    :func:`scaled_expm1`: CELU's ``alpha * expm1(x / alpha)``."""
+    return _like(x, float(factor) * float(expm1_hilo(float(x), float(x_lo))))
 
 
 def scaled_exp_pair(x, factor, factor_lo):
@@ -326,6 +340,22 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         return muladd(s, factor, muladd(t, factor, s * factor_lo))
 
     @njit(inline="always")
+    def times_factor(s, t, factor):
+        """``(s + t) * factor`` for any factor (a user's alpha): rounded once, by the FMA, for
+        a finite nonzero factor; for 0, +-inf and NaN the plain product, whose zero signs,
+        infinities and NaNs are the formula's (the fused form gives +0 for factor -0 times a
+        positive exp, NaN for inf times a zero t)."""
+        fused = muladd(s, factor, t * factor)
+        plain = (s + t) * factor
+        return fused if zero < abs(factor) < inf else plain
+
+    @njit(inline="always")
+    def scaled_expm1_hilo_impl(x, x_lo, factor):
+        scale, post, r, tail = reduce(x, x_lo, expm1_low)
+        s, t = expm1_parts(scale, r, tail)
+        return inf * factor if x > high else times_factor(s, t, factor)
+
+    @njit(inline="always")
     def scaled_exp_parts(x):
         """``exp(x)`` as ``s + t`` and the second scaling step ``post`` (1 unless deep)."""
         scale, post, r, tail = reduce(x, zero, scaled_low)
@@ -344,9 +374,7 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
     @njit(inline="always")
     def scaled_exp_impl(x, factor):
         s, t, post = scaled_exp_parts(x)
-        # any factor (a user's alpha): rounded twice, so that alpha = +-0 keeps the sign of
-        # the zero and alpha = +-inf gives +-inf
-        return scaled_exp_result(x, ((s + t) * factor) * post)
+        return scaled_exp_result(x, times_factor(s, t, factor) * post)
 
     @njit(inline="always")
     def scaled_exp_pair_impl(x, factor, factor_lo):
@@ -361,7 +389,7 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         return times_pair(s, t, factor, factor_lo)
 
     return (expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl, scaled_exp_pair_impl,
-            scaled_expm1_pair_impl)
+            scaled_expm1_pair_impl, scaled_expm1_hilo_impl)
 
 
 # ``high``: the largest argument whose k = round(x/ln2) keeps 2**k finite (k <= bias).  The
@@ -427,10 +455,40 @@ def _scaled_exp_cpu(x, factor):
         return lambda x, factor: factor * exp(x)             # mixed types (a user's call)
 
 
+@overload(scaled_expm1, target="cpu", jit_options=_INLINE)
+def _scaled_expm1_cpu(x, factor):
+    impl = _kernel_for(x, 5)
+    if impl is not None and factor == x:
+        return lambda x, factor: impl(x, _zero_like(x), factor)
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, factor: factor * expm1(x)           # mixed types (a user's call)
+
+
+@overload(scaled_expm1_hilo, target="cpu", jit_options=_INLINE)
+def _scaled_expm1_hilo_cpu(x, x_lo, factor):
+    impl = _kernel_for(x, 5)
+    if impl is not None and factor == x and x_lo == x:
+        return lambda x, x_lo, factor: impl(x, x_lo, factor)
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, x_lo, factor: factor * expm1_hilo(x, x_lo)
+
+
 @overload(scaled_exp, target="cuda")
 def _scaled_exp_cuda(x, factor):
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
         return lambda x, factor: factor * math.exp(x)
+
+
+@overload(scaled_expm1, target="cuda")
+def _scaled_expm1_cuda(x, factor):
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, factor: factor * math.expm1(x)
+
+
+@overload(scaled_expm1_hilo, target="cuda")
+def _scaled_expm1_hilo_cuda(x, x_lo, factor):
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, x_lo, factor: factor * expm1_hilo(x, x_lo)
 
 
 def _pair_args(x, factor, factor_lo) -> bool:

@@ -33,12 +33,12 @@ from numba.core.extending import overload, register_jitable
 
 from numelu._mathfn import (
     exp_hilo,
-    expm1,
-    expm1_hilo,
     fma,
     nonpositive_part,
     scaled_exp,
     scaled_exp_pair,
+    scaled_expm1,
+    scaled_expm1_hilo,
     scaled_expm1_pair,
     select,
 )
@@ -124,7 +124,7 @@ def _quotient(x, alpha):
 @register_jitable(forceinline=True)
 def elu(x, alpha):
     """ELU: ``alpha * expm1(x)`` if ``x < 0`` else ``x`` (zeros keep their sign)."""
-    negative_part = alpha * expm1(nonpositive_part(x))
+    negative_part = scaled_expm1(nonpositive_part(x), alpha)
     return select(x < const(0.0, x), negative_part, x)
 
 
@@ -142,7 +142,7 @@ def selu(x):
 def celu(x, alpha):
     """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
     q, q_lo = _quotient(x, alpha)
-    negative_part = alpha * expm1_hilo(q, q_lo)
+    negative_part = scaled_expm1_hilo(q, q_lo, alpha)
     # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
     # subnormal there, where alpha * (x / alpha) would bring back its rounding error times alpha.
     negative_part = select(abs(q) < const(2.0**-60, x), x, negative_part)

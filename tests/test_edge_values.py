@@ -444,10 +444,12 @@ def test_celu_array_alpha_zero_is_no_silent_garbage(name, dtype, target, monkeyp
 @pytest.mark.parametrize("alpha", [math.inf, -math.inf, 0.0, -0.0, math.nan])
 @pytest.mark.parametrize("name", ["elu", "elu_derivative", "elu_backward"])
 def test_special_alpha_gives_what_the_formula_gives(name, alpha, dtype, target):
-    """``alpha * expm1(x)`` / ``alpha * exp(x)`` with alpha = +-inf, +-0 or NaN, x < 0 where
-    exp(x) is a normal number: +-inf, a zero of the product's sign, NaN, exactly as the formula
-    evaluates in ``dtype`` (a fused ``s*alpha + t*alpha`` would give NaN for inf and +0 for -0)."""
-    x = -np.linspace(0.01, 5.0, 301).astype(dtype)
+    """``alpha * expm1(x)`` / ``alpha * exp(x)`` with alpha = +-inf, +-0 or NaN, for x < 0 down
+    to where exp(x) is subnormal (nonzero): +-inf, a zero of the product's sign, NaN, exactly as
+    the formula evaluates in ``dtype`` (a fused ``s*alpha + t*alpha`` alone would give NaN for
+    inf and +0 for -0)."""
+    deepest = 100.0 if dtype == np.float32 else 740.0       # exp(-deepest) still nonzero
+    x = -np.concatenate([np.linspace(0.01, 5.0, 301), np.geomspace(5.0, deepest, 61)]).astype(dtype)
     with lenient():
         got = call(name, x, dtype, target, alpha)
         core = np.expm1(x) if name == "elu" else np.exp(x)
