@@ -445,14 +445,33 @@ def test_celu_array_alpha_zero_is_no_silent_garbage(name, dtype, target, monkeyp
 @pytest.mark.parametrize("name", ["elu", "elu_derivative", "elu_backward"])
 def test_special_alpha_gives_what_the_formula_gives(name, alpha, dtype, target):
     """``alpha * expm1(x)`` / ``alpha * exp(x)`` with alpha = +-inf, +-0 or NaN, for x < 0 down
-    to where exp(x) is subnormal (nonzero): +-inf, a zero of the product's sign, NaN, exactly as
-    the formula evaluates in ``dtype`` (a fused ``s*alpha + t*alpha`` alone would give NaN for
-    inf and +0 for -0)."""
-    deepest = 100.0 if dtype == np.float32 else 740.0       # exp(-deepest) still nonzero
-    x = -np.concatenate([np.linspace(0.01, 5.0, 301), np.geomspace(5.0, deepest, 61)]).astype(dtype)
+    to -inf (through exp's subnormal range and past its underflow): +-inf, a zero of the
+    product's sign, NaN, exactly as the formula evaluates in ``dtype`` (a fused
+    ``s*alpha + t*alpha`` alone would give NaN for inf and +0 for -0; a kernel that returns a
+    constant 0 where exp underflows, 0 instead of NaN for inf and -0).
+
+    Skipped: the few binades where exp(x) itself rounds to 0 in ``dtype`` but ``alpha *
+    exp(x)`` need not (x in about [-110, -104] in float32, [-752, -745] in float64); the kernel
+    keeps exp's unrounded value there, so alpha = inf gives inf, the true value, not NaN."""
+    subnormal, underflowed = (100.0, 120.0) if dtype == np.float32 else (740.0, 800.0)
+    x = -np.concatenate([np.linspace(0.01, 5.0, 301), np.geomspace(5.0, subnormal, 61),
+                         [underflowed, 1e4, np.inf]]).astype(dtype)
     with lenient():
         got = call(name, x, dtype, target, alpha)
         core = np.expm1(x) if name == "elu" else np.exp(x)
         expected = dtype(alpha) * core * (dtype(2.5) if name == "elu_backward" else dtype(1))
     same = (got == expected) & (np.signbit(got) == np.signbit(expected))
     assert np.all(same | (np.isnan(got) & np.isnan(expected))), (got[~same][:4], expected[~same][:4])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [-0.5, -3.0, 2.0])
+@pytest.mark.parametrize("name", ["elu_derivative", "elu_backward"])
+def test_derivative_keeps_the_sign_of_alpha_where_exp_underflows(name, alpha, dtype, target):
+    """``alpha * exp(x)`` for x so negative that exp(x) underflows is a zero of alpha's sign."""
+    x = -np.array([800.0, 1000.0, 1e4, 1e30, np.inf]) if dtype == np.float64 else \
+        -np.array([120.0, 200.0, 1e4, 1e30, np.inf])
+    with lenient():
+        got = call(name, x, dtype, target, alpha)
+    np.testing.assert_array_equal(got, 0.0)
+    assert np.all(np.signbit(got) == (alpha < 0)), got
