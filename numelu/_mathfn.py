@@ -18,12 +18,16 @@ callers select the NaN/inf results themselves.
 ``expm1``, ``exp``, ``expm1_hilo``, ``exp_hilo`` and the ``scaled_*`` products (a factor times
 an exp, rounded once: alpha's product is where a formula would otherwise round twice) are stubs
 with one implementation per target: this vectorisable one on the CPU, libdevice's on CUDA
-(``numelu._cuda``), ``math`` in Python.
+(``numelu._cuda``), ``math`` in Python.  The Python bodies are plain float64 arithmetic on
+libm's exp/expm1 (each operation rounded): "rounded once" in their docstrings describes the
+compiled kernels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
@@ -122,6 +126,19 @@ def scaled_expm1_pair(x, factor, factor_lo):
     """``(factor + factor_lo) * expm1(x)``, the factor as in :func:`scaled_exp_pair`."""
     e = _call(math.expm1, float(x))
     return _like(x, float(factor) * e + float(factor_lo) * e)
+
+
+def pair_times(factor, factor_lo, x):
+    """``(factor + factor_lo) * x`` rounded once: a positive constant given to twice the working
+    precision (SELU's ``SELU_SCALE``) times x (``factor * x`` rounds the constant first: up to
+    1.06 ulp in float32).  Needs ``factor`` rounded *down*, so that ``factor_lo >= 0``: then
+    ``fma(factor, x, factor_lo * x)`` is right for every x (zeros keep their sign, inf stays
+    inf: no ``inf - inf``) with no select."""
+    if not math.isfinite(x) or x == 0:
+        return factor * x
+    from fractions import Fraction
+
+    return _like(x, (Fraction(float(factor)) + Fraction(float(factor_lo))) * Fraction(float(x)))
 
 
 def nonpositive_part(x):
@@ -253,6 +270,17 @@ def muladd(typingctx, a, b, c):
 # The vectorisable kernels, one set per float type.
 
 
+class Kernels(NamedTuple):
+    """The CPU implementations of the stubs above, for one float type."""
+
+    expm1_hilo: Callable
+    exp_hilo: Callable
+    scaled_exp: Callable
+    scaled_exp_pair: Callable
+    scaled_expm1_pair: Callable
+    scaled_expm1_hilo: Callable
+
+
 def _taylor_tail(degree: int) -> tuple[float, ...]:
     """Coefficients of Q in ``expm1(r) = r + r**2*(1/2 + r*Q(r))``, highest power first."""
     return tuple(1.0 / math.factorial(n) for n in range(degree, 2, -1))
@@ -260,7 +288,7 @@ def _taylor_tail(degree: int) -> tuple[float, ...]:
 
 def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_bits: int,
            exponent_bias: int, ln2_hi: float, ln2_lo: float, degree: int,
-           expm1_low: float, exp_low: float, scaled_low: float, high: float):
+           expm1_low: float, exp_low: float, scaled_low: float, high: float) -> Kernels:
     f = ftype
     inv_ln2, ln2_hi, ln2_lo = f(1.0 / math.log(2.0)), f(ln2_hi), f(ln2_lo)
     shifter = f(1.5 * 2.0**mantissa_bits)
@@ -394,8 +422,10 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         s, t = expm1_parts(scale, r, tail)
         return times_pair(s, t, factor, factor_lo)
 
-    return (expm1_hilo_impl, exp_hilo_impl, scaled_exp_impl, scaled_exp_pair_impl,
-            scaled_expm1_pair_impl, scaled_expm1_hilo_impl)
+    return Kernels(expm1_hilo=expm1_hilo_impl, exp_hilo=exp_hilo_impl,
+                   scaled_exp=scaled_exp_impl, scaled_exp_pair=scaled_exp_pair_impl,
+                   scaled_expm1_pair=scaled_expm1_pair_impl,
+                   scaled_expm1_hilo=scaled_expm1_hilo_impl)
 
 
 # ``high``: the largest argument whose k = round(x/ln2) keeps 2**k finite (k <= bias).  The
@@ -419,42 +449,43 @@ _KERNELS = {
 }
 
 
-def _kernel_for(x, which: int):
+def _kernel_for(x, which: str):
+    """The CPU kernel ``which`` (a :class:`Kernels` field) for float type ``x``, else None."""
     kernels = _KERNELS.get(x)
-    return None if kernels is None else kernels[which]
+    return None if kernels is None else getattr(kernels, which)
 
 
 @overload(expm1_hilo, target="cpu", jit_options=_INLINE)
 def _expm1_hilo_cpu(x, x_lo):
-    impl = _kernel_for(x, 0)
+    impl = _kernel_for(x, 'expm1_hilo')
     if impl is not None:
         return lambda x, x_lo: impl(x, x_lo)
 
 
 @overload(exp_hilo, target="cpu", jit_options=_INLINE)
 def _exp_hilo_cpu(x, x_lo):
-    impl = _kernel_for(x, 1)
+    impl = _kernel_for(x, 'exp_hilo')
     if impl is not None:
         return lambda x, x_lo: impl(x, x_lo)
 
 
 @overload(expm1, target="cpu", jit_options=_INLINE)
 def _expm1_cpu(x):
-    impl = _kernel_for(x, 0)
+    impl = _kernel_for(x, 'expm1_hilo')
     if impl is not None:
         return lambda x: impl(x, _zero_like(x))
 
 
 @overload(exp, target="cpu", jit_options=_INLINE)
 def _exp_cpu(x):
-    impl = _kernel_for(x, 1)
+    impl = _kernel_for(x, 'exp_hilo')
     if impl is not None:
         return lambda x: impl(x, _zero_like(x))
 
 
 @overload(scaled_exp, target="cpu", jit_options=_INLINE)
 def _scaled_exp_cpu(x, factor):
-    impl = _kernel_for(x, 2)
+    impl = _kernel_for(x, 'scaled_exp')
     if impl is not None and factor == x:
         return lambda x, factor: impl(x, factor)
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
@@ -463,7 +494,7 @@ def _scaled_exp_cpu(x, factor):
 
 @overload(scaled_expm1, target="cpu", jit_options=_INLINE)
 def _scaled_expm1_cpu(x, factor):
-    impl = _kernel_for(x, 5)
+    impl = _kernel_for(x, 'scaled_expm1_hilo')
     if impl is not None and factor == x:
         return lambda x, factor: impl(x, _zero_like(x), factor)
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
@@ -472,7 +503,7 @@ def _scaled_expm1_cpu(x, factor):
 
 @overload(scaled_expm1_hilo, target="cpu", jit_options=_INLINE)
 def _scaled_expm1_hilo_cpu(x, x_lo, factor):
-    impl = _kernel_for(x, 5)
+    impl = _kernel_for(x, 'scaled_expm1_hilo')
     if impl is not None and factor == x and x_lo == x:
         return lambda x, x_lo, factor: impl(x, x_lo, factor)
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
@@ -501,13 +532,13 @@ def _pair_args(x, factor, factor_lo) -> bool:
     return isinstance(x, types.Float) and factor == x and factor_lo == x
 
 
-def _register_pair(stub, kernel_index: int, libdevice_fn) -> None:
-    """``stub(x, factor, factor_lo)``: numelu's kernel ``kernel_index`` on the CPU,
+def _register_pair(stub, kernel: str, libdevice_fn) -> None:
+    """``stub(x, factor, factor_lo)``: numelu's kernel ``kernel`` on the CPU,
     ``factor * e + factor_lo * e`` with libdevice's ``e = libdevice_fn(x)`` on CUDA."""
 
     @overload(stub, target="cpu", jit_options=_INLINE)
     def _cpu(x, factor, factor_lo):
-        impl = _kernel_for(x, kernel_index)
+        impl = _kernel_for(x, kernel)
         if impl is not None and _pair_args(x, factor, factor_lo):
             return lambda x, factor, factor_lo: impl(x, factor, factor_lo)
 
@@ -520,8 +551,20 @@ def _register_pair(stub, kernel_index: int, libdevice_fn) -> None:
             return impl
 
 
-_register_pair(scaled_exp_pair, 3, math.exp)
-_register_pair(scaled_expm1_pair, 4, math.expm1)
+_register_pair(scaled_exp_pair, "scaled_exp_pair", math.exp)
+_register_pair(scaled_expm1_pair, "scaled_expm1_pair", math.expm1)
+
+
+@overload(pair_times, target="cpu", jit_options=_INLINE)
+def _pair_times_cpu(factor, factor_lo, x):
+    if isinstance(x, types.Float) and factor == x and factor_lo == x:
+        return lambda factor, factor_lo, x: muladd(factor, x, factor_lo * x)
+
+
+@overload(pair_times, target="cuda")
+def _pair_times_cuda(factor, factor_lo, x):
+    if isinstance(x, types.Float) and factor == x and factor_lo == x:
+        return lambda factor, factor_lo, x: fma(factor, x, factor_lo * x)
 
 
 @overload(nonpositive_part, target="cpu", jit_options=_INLINE)

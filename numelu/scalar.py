@@ -7,6 +7,8 @@ the CPU, ``exp``/``expm1`` compile to numelu's vectorisable kernels; on CUDA to 
 Every formula is compiled with ``forceinline`` (LLVM's ``alwaysinline``): a loop over a formula
 vectorises only when the whole formula is inlined into it.
 
+Integer and bool arguments are taken as float64, as NumPy casts them for these functions.
+
 Branches are written as selects over values computed for every input (the exp is evaluated on a
 clamped argument), so that LLVM can vectorise a loop over them, and so that NaN propagates:
 a NaN input takes neither the ``x > 0`` nor the ``x <= 0`` branch and comes out as itself.
@@ -26,6 +28,8 @@ Example::
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 from numba import types
@@ -35,6 +39,7 @@ from numelu._mathfn import (
     exp_hilo,
     fma,
     nonpositive_part,
+    pair_times,
     scaled_exp,
     scaled_exp_pair,
     scaled_expm1,
@@ -43,51 +48,86 @@ from numelu._mathfn import (
     select,
 )
 
-#: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
-SELU_ALPHA = 1.6732632423543772848170429916717
-#: SELU's scale (Klambauer et al. 2017), as PyTorch uses it.
-SELU_SCALE = 1.0507009873554804934193349852946
-#: ``SELU_SCALE * SELU_ALPHA``, rounded once (in float64 and, separately, in float32).
-SELU_SCALE_ALPHA = 1.7580993408473768
-
-
-def _product_rounding_errors() -> tuple[float, float]:
-    """``SELU_SCALE * SELU_ALPHA`` (exact, from the decimals above) minus its float32 and its
-    float64 rounding: the low halves the SELU kernels add back."""
-    from decimal import Decimal
-    from fractions import Fraction
-
-    exact = (Fraction(Decimal("1.0507009873554804934193349852946"))
-             * Fraction(Decimal("1.6732632423543772848170429916717")))
-    lo32 = float(np.float32(float(exact - Fraction(float(np.float32(SELU_SCALE_ALPHA))))))
-    lo64 = float(exact - Fraction(SELU_SCALE_ALPHA))
-    return lo32, lo64
-
-
-_SELU_SCALE_ALPHA_LO32, _SELU_SCALE_ALPHA_LO64 = _product_rounding_errors()
-
-
-def selu_scale_alpha_lo(like):
-    """The rounding error of ``SELU_SCALE_ALPHA`` in ``like``'s float type."""
-    lo = _SELU_SCALE_ALPHA_LO32 if isinstance(like, np.float32) else _SELU_SCALE_ALPHA_LO64
-    return type(like)(lo)
-
-
-@overload(selu_scale_alpha_lo, target="generic")
-def _selu_scale_alpha_lo_ov(like):
-    if like == types.float32:
-        lo32 = np.float32(_SELU_SCALE_ALPHA_LO32)
-        return lambda like: lo32
-    if like == types.float64:
-        lo64 = np.float64(_SELU_SCALE_ALPHA_LO64)
-        return lambda like: lo64
-
 __all__ = [
     "SELU_ALPHA", "SELU_SCALE", "celu", "celu_backward", "celu_derivative",
     "celu_derivative_from_output", "elu", "elu_backward", "elu_derivative",
     "elu_derivative_from_output", "selu", "selu_backward", "selu_derivative",
     "selu_derivative_from_output",
 ]
+
+#: SELU's alpha and scale (Klambauer et al. 2017) to 32 significant digits, as PyTorch uses them.
+SELU_ALPHA_DECIMAL = "1.6732632423543772848170429916717"
+SELU_SCALE_DECIMAL = "1.0507009873554804934193349852946"
+#: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
+SELU_ALPHA = float(SELU_ALPHA_DECIMAL)
+#: SELU's scale (Klambauer et al. 2017), as PyTorch uses it.
+SELU_SCALE = float(SELU_SCALE_DECIMAL)
+
+
+def _nearest(exact: Fraction) -> tuple[float, float]:
+    """``exact`` rounded to float32 and to float64 (each returned as a Python float)."""
+    hi64 = float(exact)
+    return float(np.float32(hi64)), hi64   # float64 -> float32: no tie at these constants
+
+
+def _below(exact: Fraction) -> tuple[float, float]:
+    """The largest float32 and float64 not above ``exact`` (a positive constant)."""
+    return tuple(float(h if Fraction(float(h)) <= exact else np.nextafter(h, h.dtype.type(0)))
+                 for h in (np.float32(float(exact)), np.float64(float(exact))))
+
+
+def _remainders(exact: Fraction, his: tuple[float, float]) -> tuple[float, float]:
+    """``exact - hi`` for the float32 and the float64 ``hi``, each rounded to its own type."""
+    return tuple(float(t(float(exact - Fraction(h)))) for t, h in zip((np.float32, np.float64), his,
+                                                                      strict=True))
+
+
+def _typed(value32: float, value64: float, what: str):
+    """A function ``value(like)``: ``what`` as a number of ``like``'s float type, in plain
+    Python and in compiled code of any target."""
+
+    def value(like):
+        return type(like)(value32 if isinstance(like, np.float32) else value64)
+
+    @overload(value, target="generic")
+    def _value_ov(like):
+        if like == types.float32:
+            constant32 = np.float32(value32)
+            return lambda like: constant32
+        if like == types.float64:
+            constant64 = np.float64(value64)
+            return lambda like: constant64
+
+    value.__doc__ = f"{what} in ``like``'s float type."
+    return value
+
+
+_SCALE_EXACT = Fraction(Decimal(SELU_SCALE_DECIMAL))
+_SCALE_ALPHA_EXACT = _SCALE_EXACT * Fraction(Decimal(SELU_ALPHA_DECIMAL))
+#: ``SELU_SCALE * SELU_ALPHA`` from the exact decimals, rounded once (float64; the float32
+#: kernels use its own float32 rounding, and add back that rounding's error).
+SELU_SCALE_ALPHA = _nearest(_SCALE_ALPHA_EXACT)[1]
+_selu_scale_alpha_lo = _typed(*_remainders(_SCALE_ALPHA_EXACT, _nearest(_SCALE_ALPHA_EXACT)),
+                              "The rounding error of ``SELU_SCALE * SELU_ALPHA``")
+_selu_scale_below = _typed(*_below(_SCALE_EXACT), "``SELU_SCALE`` rounded down")
+_selu_scale_below_lo = _typed(*_remainders(_SCALE_EXACT, _below(_SCALE_EXACT)),
+                              "``SELU_SCALE`` minus its rounded-down value (>= 0)")
+
+
+def _as_float(value):
+    """``value`` as a float: integers and bools become float64, as NumPy casts them for these
+    functions; floats (float16/32/64) are returned unchanged."""
+    if isinstance(value, (bool, int, np.integer, np.bool_)):
+        return float(value)
+    return value
+
+
+@overload(_as_float, target="generic")
+def _as_float_ov(value):
+    if isinstance(value, types.Float):
+        return lambda value: value
+    if isinstance(value, (types.Integer, types.Boolean)):
+        return lambda value: np.float64(value)
 
 
 def const(value, like):
@@ -124,6 +164,7 @@ def _quotient(x, alpha):
 @register_jitable(forceinline=True)
 def elu(x, alpha):
     """ELU: ``alpha * expm1(x)`` if ``x < 0`` else ``x`` (zeros keep their sign)."""
+    x, alpha = _as_float(x), _as_float(alpha)
     negative_part = scaled_expm1(nonpositive_part(x), alpha)
     return select(x < const(0.0, x), negative_part, x)
 
@@ -131,16 +172,20 @@ def elu(x, alpha):
 @register_jitable(forceinline=True)
 def selu(x):
     """SELU: ``SELU_SCALE * elu(x, SELU_ALPHA)``."""
+    x = _as_float(x)
     # SELU_SCALE * SELU_ALPHA carried to twice the precision: its float32 rounding alone costs
     # up to half an ulp of the result
     negative_part = scaled_expm1_pair(nonpositive_part(x), const(SELU_SCALE_ALPHA, x),
-                                      selu_scale_alpha_lo(x))
-    return select(x < const(0.0, x), negative_part, const(SELU_SCALE, x) * x)
+                                      _selu_scale_alpha_lo(x))
+    # SELU_SCALE carried to twice the precision too: const(SELU_SCALE, x) * x rounds twice
+    positive_part = pair_times(_selu_scale_below(x), _selu_scale_below_lo(x), x)
+    return select(x < const(0.0, x), negative_part, positive_part)
 
 
 @register_jitable(forceinline=True)
 def celu(x, alpha):
     """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
+    x, alpha = _as_float(x), _as_float(alpha)
     q, q_lo = _quotient(x, alpha)
     negative_part = scaled_expm1_hilo(q, q_lo, alpha)
     # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
@@ -155,19 +200,22 @@ def celu(x, alpha):
 @register_jitable(forceinline=True)
 def elu_derivative(x, alpha):
     """d elu / dx: ``1`` if ``x > 0`` else ``alpha * exp(x)`` (``alpha`` at both zeros)."""
+    x, alpha = _as_float(x), _as_float(alpha)
     return _select_nonpositive(x, const(1.0, x), scaled_exp(nonpositive_part(x), alpha))
 
 
 @register_jitable(forceinline=True)
 def selu_derivative(x):
     """d selu / dx: ``SELU_SCALE`` if ``x > 0`` else ``SELU_SCALE * SELU_ALPHA * exp(x)``."""
-    e = scaled_exp_pair(nonpositive_part(x), const(SELU_SCALE_ALPHA, x), selu_scale_alpha_lo(x))
+    x = _as_float(x)
+    e = scaled_exp_pair(nonpositive_part(x), const(SELU_SCALE_ALPHA, x), _selu_scale_alpha_lo(x))
     return _select_nonpositive(x, const(SELU_SCALE, x), e)
 
 
 @register_jitable(forceinline=True)
 def celu_derivative(x, alpha):
     """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
+    x, alpha = _as_float(x), _as_float(alpha)
     q, q_lo = _quotient(x, alpha)
     e = exp_hilo(q, q_lo)
     e = select(q == q, e, q)         # NaN alpha: NaN (the exp kernel clamps a NaN argument)
@@ -182,6 +230,7 @@ def elu_derivative_from_output(y, alpha):
     ``-alpha`` (x below about -17.3 in float32, -37.4 in float64, for alpha = 1), where
     ``elu_derivative(x)`` still has its true tiny value.
     """
+    y, alpha = _as_float(y), _as_float(alpha)
     return _select_nonpositive(y, const(1.0, y), y + alpha)
 
 
@@ -191,6 +240,7 @@ def selu_derivative_from_output(y):
 
     Returns 0 once ``y`` has rounded to ``-SELU_SCALE*SELU_ALPHA`` (very negative x).
     """
+    y = _as_float(y)
     return _select_nonpositive(y, const(SELU_SCALE, y), y + const(SELU_SCALE_ALPHA, y))
 
 
@@ -200,6 +250,7 @@ def celu_derivative_from_output(y, alpha):
 
     Needs ``alpha > 0``.  Returns 0 once ``y`` has rounded to ``-alpha`` (very negative x).
     """
+    y, alpha = _as_float(y), _as_float(alpha)
     return _select_nonpositive(y, const(1.0, y), y / alpha + const(1.0, y))
 
 
@@ -209,16 +260,19 @@ def celu_derivative_from_output(y, alpha):
 @register_jitable(forceinline=True)
 def elu_backward(grad, x, alpha):
     """``grad * elu_derivative(x, alpha)`` in one pass."""
+    grad, x, alpha = _as_float(grad), _as_float(x), _as_float(alpha)
     return grad * elu_derivative(x, alpha)
 
 
 @register_jitable(forceinline=True)
 def selu_backward(grad, x):
     """``grad * selu_derivative(x)`` in one pass."""
+    grad, x = _as_float(grad), _as_float(x)
     return grad * selu_derivative(x)
 
 
 @register_jitable(forceinline=True)
 def celu_backward(grad, x, alpha):
     """``grad * celu_derivative(x, alpha)`` in one pass."""
+    grad, x, alpha = _as_float(grad), _as_float(x), _as_float(alpha)
     return grad * celu_derivative(x, alpha)

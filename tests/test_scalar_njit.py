@@ -143,3 +143,26 @@ def test_constants_are_public_and_match_the_spec():
         return S.SELU_ALPHA, S.SELU_SCALE
 
     assert constants() == (S.SELU_ALPHA, S.SELU_SCALE)
+
+
+ARGUMENT_COUNT = {name: SPECS[name].nin for name in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_integer_and_bool_arguments_are_taken_as_float64(name):
+    """``S.elu(-1, 1)`` is ``elu(-1.0, 1.0)``, in plain Python and in compiled code: integers and
+    bools are cast to float64 as NumPy casts them (they used to truncate the result to an int
+    in Python, and to fail to compile)."""
+    formula = getattr(S, name)
+    compiled = njit(formula)
+    for ints in ([-1, 2, 1][: ARGUMENT_COUNT[name]], [2, -3, 2][: ARGUMENT_COUNT[name]],
+                 [False, True, True][: ARGUMENT_COUNT[name]]):
+        floats = [float(v) for v in ints]
+        expected = formula(*floats)
+        with np.errstate(all="ignore"):
+            ufunc = getattr(numelu, name).cpu(*floats)
+        for args in (ints, [np.int64(v) for v in ints]):
+            got = formula(*args)
+            assert type(got) is float, (name, args, got)
+            assert got == expected or (math.isnan(got) and math.isnan(expected)), (name, args)
+            assert compiled(*args) == ufunc or (math.isnan(ufunc) and math.isnan(compiled(*args)))
