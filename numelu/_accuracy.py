@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 import numelu
-from numelu.scalar import SELU_ALPHA, SELU_SCALE
+from numelu.scalar import SELU_ALPHA, SELU_ALPHA_DECIMAL, SELU_SCALE, SELU_SCALE_DECIMAL
 
 FORWARD_AND_DERIVATIVES = ("elu", "selu", "celu", "elu_derivative", "selu_derivative",
                            "celu_derivative")
@@ -50,8 +50,7 @@ def _reference_mp(name: str, x: np.ndarray, alpha: float):
     mp = mpmath.mp.clone() if hasattr(mpmath.mp, "clone") else mpmath.mp
     mp.prec = 120
     a = mp.mpf(alpha)
-    scale, salpha = mp.mpf("1.0507009873554804934193349852946"), mp.mpf(
-        "1.6732632423543772848170429916717")
+    scale, salpha = mp.mpf(SELU_SCALE_DECIMAL), mp.mpf(SELU_ALPHA_DECIMAL)
 
     def one(v: float):
         v = mp.mpf(v)
@@ -71,21 +70,28 @@ def _reference_mp(name: str, x: np.ndarray, alpha: float):
 
 
 def _ulp_error_f32(result: np.ndarray, reference: np.ndarray) -> float:
-    """max |result - reference| in float32 ulps of the reference (subnormal-aware)."""
-    ref32 = np.abs(reference).astype(np.float32)
-    ulp = np.spacing(ref32).astype(np.float64)
+    """max |result - reference| in float32 ulps of the reference itself (Goldberg's ulp,
+    ``2**(floor(log2|ref|) - 23)``, never below the smallest subnormal).
+
+    Not the spacing at the reference rounded to float32: just below a power of two that rounds
+    up a binade, and its spacing is twice the ulp, halving the error reported.
+    """
+    _, exponent = np.frexp(np.abs(reference))          # |ref| = m * 2**e, m in [0.5, 1)
+    ulp = np.ldexp(1.0, np.where(reference == 0, -149, np.maximum(exponent - 24, -149)))
     with np.errstate(all="ignore"):
         err = np.abs(result.astype(np.float64) - reference) / ulp
     return float(np.nanmax(np.where(np.isfinite(reference), err, 0.0)))
 
 
 def _ulp_error_f64(result: np.ndarray, reference: list) -> float:
+    """max |result - reference| in float64 ulps of the (mpmath) reference, as for float32."""
     import mpmath
 
     worst = 0.0
     for value, exact in zip(result.tolist(), reference, strict=True):
-        ulp = np.spacing(abs(float(exact))) if float(exact) != 0 else np.spacing(0.0)
-        worst = max(worst, float(abs(mpmath.mpf(value) - exact) / mpmath.mpf(ulp)))
+        exponent = mpmath.frexp(exact)[1] if exact != 0 else -1074
+        ulp = mpmath.ldexp(1, max(int(exponent) - 53, -1074))
+        worst = max(worst, float(abs(mpmath.mpf(value) - exact) / ulp))
     return worst
 
 
