@@ -19,7 +19,8 @@ from collections.abc import Callable
 import numpy as np
 
 import numelu
-from numelu.scalar import SELU_ALPHA, SELU_ALPHA_DECIMAL, SELU_SCALE, SELU_SCALE_DECIMAL
+from numelu._bench import expressions
+from numelu.scalar import SELU_ALPHA_DECIMAL, SELU_SCALE_DECIMAL
 
 FORWARD_AND_DERIVATIVES = ("elu", "selu", "celu", "elu_derivative", "selu_derivative",
                            "celu_derivative")
@@ -30,17 +31,7 @@ FORWARD_AND_DERIVATIVES = ("elu", "selu", "celu", "elu_derivative", "selu_deriva
 
 def _reference_f64(name: str, x: np.ndarray, alpha: float) -> np.ndarray:
     """The formula in float64 NumPy (the reference for float32 results)."""
-    x = x.astype(np.float64)
-    sa = SELU_SCALE * SELU_ALPHA
-    with np.errstate(all="ignore"):
-        return {
-            "elu": lambda: np.where(x < 0, alpha * np.expm1(x), x),
-            "selu": lambda: np.where(x < 0, sa * np.expm1(x), SELU_SCALE * x),
-            "celu": lambda: np.where(x < 0, alpha * np.expm1(x / alpha), x),
-            "elu_derivative": lambda: np.where(x > 0, 1.0, alpha * np.exp(x)),
-            "selu_derivative": lambda: np.where(x > 0, SELU_SCALE, sa * np.exp(x)),
-            "celu_derivative": lambda: np.where(x > 0, 1.0, np.exp(x / alpha)),
-        }[name]()
+    return expressions.reference(name, [x], alpha)
 
 
 def _reference_mp(name: str, x: np.ndarray, alpha: float):
@@ -106,19 +97,14 @@ def _numelu(name: str) -> Callable:
 
 
 def _numpy(name: str) -> Callable:
+    """Plain NumPy: the SPEC formula (as the benchmarks write it) evaluated in x's dtype."""
+    formula = expressions.numpy_function(name)
+    uses_alpha = expressions.has_alpha(name)
+
     def run(x: np.ndarray, alpha: float) -> np.ndarray:
-        a = x.dtype.type(alpha)
-        sa, s = x.dtype.type(SELU_SCALE * SELU_ALPHA), x.dtype.type(SELU_SCALE)
-        one = x.dtype.type(1)
+        args = (x, x.dtype.type(alpha)) if uses_alpha else (x,)
         with np.errstate(all="ignore"):
-            return {
-                "elu": lambda: np.where(x > 0, x, a * np.expm1(x)),
-                "selu": lambda: np.where(x > 0, s * x, sa * np.expm1(x)),
-                "celu": lambda: np.where(x > 0, x, a * np.expm1(x / a)),
-                "elu_derivative": lambda: np.where(x > 0, one, a * np.exp(x)),
-                "selu_derivative": lambda: np.where(x > 0, s, sa * np.exp(x)),
-                "celu_derivative": lambda: np.where(x > 0, one, np.exp(x / a)),
-            }[name]().astype(x.dtype)
+            return np.asarray(formula(*args), dtype=x.dtype)
 
     return run
 

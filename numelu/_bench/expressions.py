@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from numelu.scalar import SELU_ALPHA, SELU_SCALE
+
 #: The ``alpha`` every benchmark passes to the functions that take one (the common default).
 ALPHA = 1.0
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def array_inputs(function: str) -> tuple[str, ...]:
@@ -48,7 +48,7 @@ EXPRESSIONS: dict[str, str] = {
     "selu_backward": "grad * where(x > 0, scale, sas * exp(x))",
     "celu_backward": "grad * where(x > 0, 1, exp(x / alpha))",
 }
-_CONSTANTS = {"scale": _SELU_SCALE, "sa": _SELU_ALPHA, "sas": _SELU_SCALE * _SELU_ALPHA}
+_CONSTANTS = {"scale": SELU_SCALE, "sa": SELU_ALPHA, "sas": SELU_SCALE * SELU_ALPHA}
 
 
 def numpy_label(function: str) -> str:
