@@ -21,9 +21,10 @@ from numelu._bench.contenders import (
     select_contenders,
 )
 from numelu._bench.correctness import mismatch
-from numelu._bench.expressions import _SELU_ALPHA, _SELU_SCALE, EXPRESSIONS, numpy_label
+from numelu._bench.expressions import EXPRESSIONS, numpy_label
 from numelu._bench.peers import _PEER_PROBLEMS
 from numelu._table import FUNCTIONS
+from numelu.scalar import SELU_ALPHA, SELU_SCALE
 
 VALUE_CONTENDERS = [c for c in CONTENDERS if c.checks_value]
 EDGES = [0.0, -0.0, 1e-8, -1e-8, 0.5, -0.5, -20.0, 3.0]
@@ -64,7 +65,7 @@ def test_inputs_are_seeded_and_shaped():
     assert grad.dtype == x.dtype == np.float32 and x.shape == (1000,)
     assert (x <= 0).all() and (grad < 0).any() and (grad > 0).any()
     (y,) = make_inputs(Case("selu_derivative_from_output", "float64", 100))
-    assert y.min() >= -_SELU_SCALE * _SELU_ALPHA
+    assert y.min() >= -SELU_SCALE * SELU_ALPHA
     normal = make_inputs(Case("elu", "float64", 10_000))[0]
     assert 0.4 < (normal < 0).mean() < 0.6
 

@@ -12,8 +12,6 @@ import numpy as np
 from numelu._bench.cases import Case
 from numelu._bench.expressions import (
     _CONSTANTS,
-    _SELU_ALPHA,
-    _SELU_SCALE,
     ALPHA,
     EXPRESSIONS,
     _lambda,
@@ -22,6 +20,7 @@ from numelu._bench.expressions import (
     numpy_function,
 )
 from numelu._bench.peers import _peer, _peer_problem
+from numelu.scalar import SELU_ALPHA, SELU_SCALE
 
 Bound = Callable[[], np.ndarray]
 
@@ -119,7 +118,7 @@ def _torch_coefficients(function: str) -> tuple[float, float, float]:
     """PyTorch's ``(alpha, scale, input_scale)`` for the ELU kernel of ``function``'s family."""
     family = function.split("_")[0]
     if family == "selu":
-        return _SELU_ALPHA, _SELU_SCALE, 1.0
+        return SELU_ALPHA, SELU_SCALE, 1.0
     if family == "celu":
         return ALPHA, 1.0, 1.0 / ALPHA
     return ALPHA, 1.0, 1.0
