@@ -3,15 +3,34 @@
 Precedence, per call: ``target=`` argument > innermost ``numelu.config(...)`` block (per thread
 and per asyncio task, via ``contextvars``) > environment (``NUMELU_TARGET``,
 ``NUMELU_PARALLEL_THRESHOLD``) > defaults.
+
+The environment is read once, on first use (the first call, ``config()`` block or
+``python -m numelu info``), not at import; :func:`reload_environment` re-reads it.  A bad value is
+a ``ValueError`` naming the variable, raised by that first use and by every later one until the
+variable is fixed and re-read (it is never silently replaced by the default):
+
+* ``NUMELU_TARGET``: one of :data:`TARGETS`, any case, blanks ignored; empty or unset: ``auto``.
+* ``NUMELU_PARALLEL_THRESHOLD``: a whole number of elements >= 0, written as an integer
+  (``65536``, ``65_536``) or a float with an integral value (``1e6``, ``65536.0``); empty or
+  unset: the measured per-kind defaults (:data:`DEFAULT_THRESHOLDS`).
+
+``config(parallel_threshold=...)`` follows the same rule (one function, :func:`check_threshold`):
+it takes the same text, and integers or integral floats of any kind (``65536``, ``1e6``,
+``np.int64(65536)``), but never a bool; its errors name ``parallel_threshold``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
+import numbers
+import operator
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 TARGETS = ("auto", "cpu", "parallel", "cuda")
 
@@ -32,10 +51,57 @@ MISSING = _Missing()
 DEFAULT_THRESHOLDS = {"exp": 65_536, "cheap": 65_536}
 
 
-def check_target(target: str) -> str:
+def check_target(target: str, source: str | None = None) -> str:
+    """``target`` if it is one of :data:`TARGETS`, else a ``ValueError`` listing them.
+
+    ``source``: the environment variable the value came from, named in the error.
+    """
     if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; valid targets are {', '.join(TARGETS)}")
+        where = "" if source is None else f" in the environment variable {source}"
+        raise ValueError(f"unknown target {target!r}{where}; "
+                         f"valid targets are {', '.join(TARGETS)}")
     return target
+
+
+def check_threshold(value: object, source: str = "parallel_threshold") -> int:
+    """``value`` as a parallel threshold: a whole number of elements >= 0, as an ``int``.
+
+    Accepted: integers (``int``, NumPy integers), floats with an integral value (``1e6``), and
+    text spelling either (``"65536"``, ``"65_536"``, ``"1e6"``; the environment's form).
+    A ``ValueError`` naming ``source`` (``parallel_threshold``, or the environment variable) for
+    a bool, a negative, fractional or non-finite number or unreadable text; a ``TypeError`` for
+    anything else.
+    """
+    def bad(why: str) -> ValueError:
+        return ValueError(f"{source} must be a whole number of elements >= 0, got {value!r}"
+                          f" ({why})")
+
+    if isinstance(value, (bool, np.bool_)):
+        raise bad("a bool, not a number")
+    number: object = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = int(text)            # exact, however large; takes "65_536" and "+7"
+        except ValueError:
+            try:
+                number = float(text)      # "1e6", "65536.0"; also "inf" and "nan", refused below
+            except ValueError:
+                raise bad("not a number") from None
+    try:
+        count = operator.index(number)    # int, NumPy integers
+    except TypeError:
+        if not isinstance(number, numbers.Real):
+            raise TypeError(f"{source} must be a whole number of elements >= 0, got "
+                            f"{value!r} of type {type(value).__name__}") from None
+        if not math.isfinite(number):
+            raise bad("not finite") from None
+        if number != math.floor(number):
+            raise bad("not a whole number") from None
+        count = int(number)
+    if count < 0:
+        raise bad("negative")
+    return count
 
 
 @dataclass(frozen=True)
@@ -57,16 +123,11 @@ class Settings:
 
 
 def _from_environment() -> Settings:
-    target = check_target(os.environ.get("NUMELU_TARGET", "auto").strip().lower() or "auto")
-    raw = os.environ.get("NUMELU_PARALLEL_THRESHOLD", "").strip()
-    threshold = None
-    if raw:
-        try:
-            threshold = int(float(raw))
-        except ValueError:
-            raise ValueError(
-                f"NUMELU_PARALLEL_THRESHOLD must be a number of elements, got {raw!r}"
-            ) from None
+    """The settings of the ``NUMELU_*`` variables (see the module docstring for their values)."""
+    raw_target = os.environ.get("NUMELU_TARGET", "")
+    target = check_target(raw_target.strip().lower() or "auto", "NUMELU_TARGET")
+    raw = os.environ.get("NUMELU_PARALLEL_THRESHOLD", "")
+    threshold = check_threshold(raw, "NUMELU_PARALLEL_THRESHOLD") if raw.strip() else None
     return Settings(target=target, parallel_threshold=threshold)
 
 
@@ -99,6 +160,7 @@ def config(*, target: str | None = None, parallel_threshold: int | None = None) 
     """Override the target and/or the parallel threshold inside a ``with`` block.
 
     Thread-safe: the override is seen only by the thread (or asyncio task) that entered it.
+    ``parallel_threshold``: a whole number of elements >= 0 (see :func:`check_threshold`).
 
     >>> with numelu.config(target="cpu"):
     ...     numelu.elu(big_array)          # serial even for a large array
@@ -107,9 +169,7 @@ def config(*, target: str | None = None, parallel_threshold: int | None = None) 
     if target is not None:
         changes["target"] = check_target(target)
     if parallel_threshold is not None:
-        if parallel_threshold < 0:
-            raise ValueError("parallel_threshold must be >= 0")
-        changes["parallel_threshold"] = int(parallel_threshold)
+        changes["parallel_threshold"] = check_threshold(parallel_threshold)
     token = _current.set(replace(current(), **changes))
     try:
         yield _current.get()

@@ -148,27 +148,54 @@ def test_many_threads_calling_the_genuine_parallel_ufunc(layer):
 
 
 def test_many_threads_under_config_threshold_zero(layer):
-    """Even tiny arrays take the threaded path when allowed: still safe from 8 threads."""
+    """``config(parallel_threshold=0)`` sends every call, even a small one, to the threaded
+    loops: 8 threads racing for the thread pool's gate stay exact, and the pool is really used.
+
+    A threaded loop splits only runs longer than one ``PARALLEL_CHUNK``: the sizes are a tiny
+    run (the threaded loop's serial fallback), one chunk plus one (two tasks, and below the
+    default thresholds: threaded only because of the zero threshold) and three chunks plus five
+    (four tasks).  A watcher thread polls ``_safety.parallel_busy()`` (the gate of the threaded
+    region) to check that the threaded region was entered at all.
+    """
     code = """
         import threading
         import numpy as np, numba, numelu
+        from numelu import _safety
+        from numelu._loops import PARALLEL_CHUNK
 
-        x = np.linspace(-3, 3, 1001)
-        expected = numelu.elu(x, 0.5, target="cpu")
-        failures = []
+        xs = [np.linspace(-3, 3, n) for n in (1001, PARALLEL_CHUNK + 1, 3 * PARALLEL_CHUNK + 5)]
+        expected = [numelu.elu(x, 0.5, target="cpu") for x in xs]
+        failures, seen_busy = [], []
+        finished = threading.Event()
 
         def work():
-            with numelu.config(parallel_threshold=0):
-                for _ in range(200):
-                    if not np.array_equal(numelu.elu(x, 0.5), expected):
-                        failures.append(1)
+            try:
+                with numelu.config(parallel_threshold=0):
+                    for _ in range(100):
+                        for x, e in zip(xs, expected):
+                            if not np.array_equal(numelu.elu(x, 0.5), e):
+                                failures.append(x.size)
+            except BaseException as error:
+                failures.append(repr(error))
 
+        def watch():
+            while not finished.is_set():
+                if _safety.parallel_busy():
+                    seen_busy.append(True)
+                    return
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
         threads = [threading.Thread(target=work) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        assert not failures
+        finished.set()
+        watcher.join()
+        assert not failures, failures
+        assert seen_busy, "no call ever entered the threaded region"
+        assert not _safety.parallel_busy()
         print(numba.threading_layer())
     """
     assert run_child(code, layer).split()[-1] == layer
