@@ -36,9 +36,12 @@ on its device, and the kernel is launched on that library's current stream
 ``numba.cuda.external_stream``, so it is ordered with the caller's other work without any
 synchronisation; a Numba device array's own stream is used for Numba arrays.  Foreign arrays are
 wrapped zero-copy (``numba.cuda.from_cuda_array_interface(..., sync=False)``).  NumPy inputs with
-``target="cuda"`` are copied to the device and the result copied back (a NumPy array, or a NumPy
-scalar for scalar input, as ``np.exp`` returns).  Host arrays mixed with device arrays are a
-``TypeError``.
+``target="cuda"`` are copied to the device and the result copied back, and given the type NumPy
+gives a ufunc's result: a NumPy array, a NumPy scalar for scalar input (as ``np.exp`` returns),
+or what the ``__array_wrap__`` of the input NumPy would pick makes of it (``np.matrix`` and
+other ndarray subclasses, array-likes such as PyTorch CPU tensors).  A masked array
+(``np.ma.MaskedArray``) is a ``TypeError``: its mask would not follow the data to the GPU.  Host
+arrays mixed with device arrays are a ``TypeError``.
 
 Launches never use fewer than 128 blocks (numba-cuda's low-occupancy warning threshold): the idle
 blocks of a tiny launch exit at once, and callers running with warnings as errors are not broken.
@@ -50,17 +53,17 @@ import importlib.util
 import math
 import numbers
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
 
 from numelu import _cuda_math
+from numelu._operands import BAD_KINDS, LOOP_DTYPES, bad_dtype, is_device_array
 
 _INSTALL = ('pip install "numelu[cuda13]" (NVIDIA driver for CUDA 13) or '
             'pip install "numelu[cuda12]" (CUDA 12)')
-_LOOPS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-_BAD_KINDS = {"c": "complex", "O": "object", "S": "bytes", "U": "string", "V": "void",
-              "M": "datetime", "m": "timedelta", "T": "string"}
+_LOOPS = LOOP_DTYPES           # float16, float32, float64
 _THREADS = 256
 _MIN_BLOCKS = 128          # numba-cuda warns (NumbaPerformanceWarning) below this grid size
 _MAX_BLOCKS = 1 << 20      # beyond that the grid-stride loop takes over
@@ -527,25 +530,74 @@ def _allocate(cuda, like: _Array, shape: tuple, dtype: np.dtype, fortran: bool, 
 # ------------------------------------------------------------------------------ the call
 
 
-def _is_device(value: Any) -> bool:
-    """True for CuPy/PyTorch-CUDA/Numba device arrays (and the simulator's)."""
-    if value is None or isinstance(value, (np.ndarray, numbers.Number, np.generic, list)):
-        return False
-    try:
-        return (hasattr(value, "__cuda_array_interface__")
-                or bool(getattr(value, "__cuda_ndarray__", False)))
-    except Exception:  # noqa: BLE001 - a CUDA tensor that requires grad refuses to export it
-        return bool(getattr(value, "is_cuda", False))
-
-
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (numbers.Number, np.generic)) or (
         isinstance(value, np.ndarray) and value.ndim == 0)
 
 
-def _bad_dtype(name: str, what: str, kind: str, dtype: Any) -> TypeError:
-    return TypeError(f"numelu.{name}: {what} has {_BAD_KINDS[kind]} dtype {dtype}; only real "
-                     f"(float, integer, bool) inputs are supported")
+def _check_dtype(name: str, what: str, dtype: Any) -> None:
+    error = bad_dtype(name, what, dtype)
+    if error is not None:
+        raise error
+
+
+def _refuse_masked(name: str, what: str, value: Any) -> None:
+    """A masked host array cannot go to the GPU: its mask would be dropped on the way."""
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray and isinstance(
+            value, np.ma.MaskedArray):
+        raise TypeError(
+            f"numelu.{name}(target='cuda'): {what} is a masked array (numpy.ma.MaskedArray), "
+            "whose mask cannot follow its data to the GPU; run it on the CPU (target='cpu' or "
+            "'parallel'), which keeps the mask as NumPy does, or pass its .filled(fill_value) "
+            "to compute every element on the GPU")
+
+
+def _array_wrap(inputs: tuple):
+    """The ``__array_wrap__`` NumPy calls on a ufunc's result for these ``inputs``, or None.
+
+    NumPy's rule (``npy_find_array_wrap``): of the inputs that are neither exact ndarrays nor
+    scalars and have an ``__array_wrap__`` (ndarray subclasses, array-likes), the first with the
+    highest ``__array_priority__``; an exact ndarray counts as priority 0 and a scalar as -1e6,
+    both without a wrap, and an input with a wrap at priority 0 still wins over them.
+    """
+    wrap, priority, found = None, 0.0, False
+    for value in inputs:
+        if type(value) is np.ndarray:
+            if not found or priority < 0.0:
+                wrap, priority, found = None, 0.0, True
+        elif isinstance(value, (int, float, complex, str, bytes, np.generic)):
+            if not found or priority < -1e6:
+                wrap, priority, found = None, -1e6, True
+        else:
+            candidate = getattr(value, "__array_wrap__", None)
+            if candidate is None:
+                continue
+            try:
+                current = float(getattr(type(value), "__array_priority__", 0.0))
+            except (TypeError, ValueError):
+                current = 0.0
+            if not found or priority < current or (current == 0.0 and wrap is None):
+                wrap, priority, found = candidate, current, True
+    return wrap
+
+
+def _apply_wrap(wrap, result: np.ndarray, context: tuple, return_scalar: bool):
+    """``wrap(result, context, return_scalar)``, with NumPy's fallbacks (and its warning) for
+    an ``__array_wrap__`` written before NumPy 2.0, which takes fewer arguments."""
+    try:
+        return wrap(result, context, return_scalar)
+    except TypeError as error:
+        try:
+            wrapped = wrap(result, context)
+        except TypeError:
+            try:
+                wrapped = wrap(result)
+            except TypeError:
+                raise error from None
+        warnings.warn("__array_wrap__ must accept context and return_scalar arguments "
+                      "(positionally) in the future. (Deprecated NumPy 2.0)",
+                      DeprecationWarning, stacklevel=4)
+        return wrapped
 
 
 def _resolve_loop(function, typed: list, dtype: Any, casting: str) -> np.dtype:
@@ -598,13 +650,17 @@ def call(function, args: tuple, kwargs: dict):
             raise ValueError(f"numelu.{name}: out must be one array or a 1-tuple")
         out = out[0]
 
-    on_device = [_is_device(a) for a in args]
-    device_mode = any(on_device) or _is_device(out) or _is_device(where)
-    if device_mode:
+    on_device = [is_device_array(a) for a in args]
+    device_mode = any(on_device) or is_device_array(out) or is_device_array(where)
+    if not device_mode:
+        for position, value in enumerate(args):
+            _refuse_masked(name, f"input {spec.inputs[position]!r}", value)
+        _refuse_masked(name, "out", out)
+    else:
         host = [k for k, a in enumerate(args) if not on_device[k] and not _is_scalar(a)]
-        if out is not None and not _is_device(out):
+        if out is not None and not is_device_array(out):
             host.append("out")
-        if not _is_device(where) and not _is_scalar(where) and where is not True:
+        if not is_device_array(where) and not _is_scalar(where) and where is not True:
             host.append("where")
         if host:
             names = [spec.inputs[k] if isinstance(k, int) else k for k in host]
@@ -625,8 +681,7 @@ def call(function, args: tuple, kwargs: dict):
         what = f"input {spec.inputs[position]!r}"
         if on_device[position]:
             op = _Array(value)
-            if op.dtype.kind in _BAD_KINDS:
-                raise _bad_dtype(name, what, op.dtype.kind, op.dtype)
+            _check_dtype(name, what, op.dtype)
             if not op.dtype.isnative:
                 raise TypeError(f"numelu.{name}: {what} has non-native byte order")
             operands.append(op)
@@ -636,11 +691,8 @@ def call(function, args: tuple, kwargs: dict):
             operands.append(value)
             typed.append(value)
             continue
-        if isinstance(value, complex):
-            raise _bad_dtype(name, what, "c", "complex")
         array = np.asarray(value)
-        if array.dtype.kind in _BAD_KINDS:
-            raise _bad_dtype(name, what, array.dtype.kind, array.dtype)
+        _check_dtype(name, what, array.dtype)
         operands.append(array)
         typed.append(array.dtype)
     loop = _resolve_loop(function, typed, dtype, casting)
@@ -653,8 +705,17 @@ def call(function, args: tuple, kwargs: dict):
     if device_mode:
         return _call_device(cuda, function, operands, loop, compute, shape, out, where,
                             casting, order)
-    return _call_host(cuda, function, operands, loop, compute, shape, out, where, casting,
-                      order, all_scalar)
+    result = _call_host(cuda, function, operands, loop, compute, shape, out, where, casting,
+                        order)
+    # the result's type, as NumPy gives a ufunc's: out itself if given, else what the chosen
+    # input's __array_wrap__ makes of it (its context names this function, where NumPy's names
+    # the ufunc that ran, and holds the caller's own inputs), else an ndarray or a NumPy scalar
+    if out is not None:
+        return result
+    wrap = _array_wrap(args)
+    if wrap is None:
+        return result[()] if all_scalar else result
+    return _apply_wrap(wrap, result, (function, args, 0), all_scalar)
 
 
 def _check_out(name: str, out_shape: tuple, out_dtype: np.dtype, readonly: bool, shape: tuple,
@@ -664,7 +725,7 @@ def _check_out(name: str, out_shape: tuple, out_dtype: np.dtype, readonly: bool,
     if np.broadcast_shapes(shape, out_shape) != tuple(out_shape):
         raise ValueError(f"non-broadcastable output operand with shape {tuple(out_shape)} "
                          f"doesn't match the broadcast shape {shape}")
-    if out_dtype.kind in _BAD_KINDS or not out_dtype.isnative:
+    if out_dtype.kind in BAD_KINDS or not out_dtype.isnative:
         raise TypeError(f"numelu.{name}: cannot write to an output of dtype {out_dtype}")
     if not np.can_cast(loop, out_dtype, casting):
         raise TypeError(f"Cannot cast ufunc '{name}' output from {loop!r} to {out_dtype!r} "
@@ -693,7 +754,7 @@ def _call_device(cuda, function, operands, loop, compute, shape, out, where, cas
     arrays = [op for op in operands if isinstance(op, _Array)]
     out_op = _Array(out) if out is not None else None
     where_op = None
-    if _is_device(where):
+    if is_device_array(where):
         where_op = _Array(where)
         if where_op.dtype.kind != "b":
             raise TypeError(f"numelu.{name}: where= must be a boolean array, got "
@@ -720,8 +781,8 @@ def _call_device(cuda, function, operands, loop, compute, shape, out, where, cas
     return result
 
 
-def _call_host(cuda, function, operands, loop, compute, shape, out, where, casting, order,
-               all_scalar):
+def _call_host(cuda, function, operands, loop, compute, shape, out, where, casting, order):
+    """Host inputs through the GPU: the result as an ndarray (``out`` itself, if given)."""
     name = function.spec.name
     if out is not None:
         if not isinstance(out, np.ndarray):
@@ -764,6 +825,4 @@ def _call_host(cuda, function, operands, loop, compute, shape, out, where, casti
         np.copyto(out, result, casting="unsafe",
                   where=True if where_host is None else where_host)
         return out
-    if all_scalar:
-        return result[()]
     return result

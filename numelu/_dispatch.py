@@ -8,7 +8,10 @@ Per call (SPEC section 5):
 4. otherwise the serial CPU ufunc below the parallel threshold, the threaded one above it.
 
 The CPU ufuncs are genuine ``numpy.ufunc`` objects (see ``_ufunc.py``), so NumPy itself does the
-broadcasting, type resolution, casting, ``out=``/``where=`` checks and overlap handling.
+broadcasting, type resolution, casting, ``out=``/``where=`` checks and overlap handling, and
+gives the result the caller's array type by NumPy's own rules (``__array_wrap__``): the
+dispatcher checks the inputs' dtypes on their array conversions but hands NumPy the caller's own
+objects wherever NumPy's result depends on them.
 """
 
 from __future__ import annotations
@@ -26,11 +29,15 @@ from numelu import (
     _cuda_math,  # noqa: F401 - registers CUDA overloads; imports no numba.cuda
     _fast_path,
 )
+from numelu._operands import (
+    BAD_KINDS,
+    LOOP_CHARS,
+    bad_dtype,
+    check_other_library_inputs,
+    is_device_array,
+)
 from numelu._table import FunctionSpec
 
-_LOOP_CHARS = "efd"
-_BAD_KINDS = {"c": "complex", "O": "object", "S": "bytes", "U": "string", "V": "void",
-              "M": "datetime", "m": "timedelta", "T": "string"}
 _build_lock = threading.RLock()
 _MISSING = _config.MISSING   # "out" not given at all (NumPy reads an explicit out=None otherwise)
 
@@ -43,11 +50,7 @@ def _has_ufunc_override(value: Any) -> bool:
 def _is_device_backed_dask(value: Any) -> bool:
     """A Dask array whose chunks are device arrays (e.g. CuPy)."""
     meta = getattr(value, "_meta", None)
-    return meta is not None and hasattr(meta, "__cuda_array_interface__")
-
-
-def _is_device_array(value: Any) -> bool:
-    return hasattr(value, "__cuda_array_interface__")
+    return meta is not None and is_device_array(meta)
 
 
 class ElementwiseFunction:
@@ -72,8 +75,8 @@ class ElementwiseFunction:
         self.nin = spec.nin
         self.nout = 1
         self.nargs = spec.nin + 1
-        self.ntypes = len(_LOOP_CHARS)
-        self.types = [c * spec.nin + "->" + c for c in _LOOP_CHARS]
+        self.ntypes = len(LOOP_CHARS)
+        self.types = [c * spec.nin + "->" + c for c in LOOP_CHARS]
         self.identity = None
         self.signature = None
         self._ufuncs: dict[str, np.ufunc] = {}
@@ -103,7 +106,7 @@ class ElementwiseFunction:
         from numelu._loops import make_loop
         from numelu._ufunc import make_ufunc
 
-        loops = [(char, make_loop(self.spec, char, target == "parallel")) for char in _LOOP_CHARS]
+        loops = [(char, make_loop(self.spec, char, target == "parallel")) for char in LOOP_CHARS]
         ufunc = make_ufunc(self.spec.name, self.__doc__, self.spec.nin, loops)
         module = f"numelu._ufuncs_{target}"
         ufunc.__module__ = module          # pickles by reference to numelu._ufuncs_<target>.<name>
@@ -150,11 +153,12 @@ class ElementwiseFunction:
 
         settings = _config.current()
         chosen = settings.target if target is None else _config.check_target(target)
-        if chosen == "cuda" or (chosen == "auto" and any(map(_is_device_array, args))):
+        if chosen == "cuda" or (chosen == "auto" and any(map(is_device_array, args))):
             from numelu import _cuda
 
             return _cuda.call(self, args, kwargs)
         if any(map(_has_ufunc_override, args)) or (out is not None and _any_override(out)):
+            check_other_library_inputs(spec, args)   # SPEC 6's TypeError, not the library's
             if spec.alpha_rule is not None:
                 self._check_alpha(args[-1])   # a bad scalar alpha is an error whatever x is
             if not kwargs and any(map(_is_device_backed_dask, args)):
@@ -163,39 +167,57 @@ class ElementwiseFunction:
                 import dask.array
 
                 return dask.array.map_blocks(self, *args, dtype=self._result_dtype(args))
-            return self._ufunc("cpu")(*args, **kwargs)
+            # the genuine ufunc of the CPU target asked for (target=, config(), NUMELU_TARGET);
+            # "auto" hands over the serial one: the library calls it once per chunk (Dask, xarray
+            # on Dask) and chunks are usually below the parallel threshold, while the size of
+            # what it will pass cannot be known here without reading the library's internals.
+            return self._ufunc("parallel" if chosen == "parallel" else "cpu")(*args, **kwargs)
 
-        args = self._checked(args)
+        args, size = self._checked(args)
         if chosen == "auto":
-            size = max((a.size for a in args if isinstance(a, np.ndarray)), default=1)
             chosen = "parallel" if size >= settings.threshold(spec.kind) else "cpu"
         return self._ufunc(chosen)(*args, **kwargs)
 
     def _result_dtype(self, args: tuple) -> np.dtype:
         """The dtype NumPy's type resolution gives for these inputs (dtypes of any array type)."""
-        probes = [np.empty(0, getattr(a, "dtype", None) or np.asarray(a).dtype)
-                  if hasattr(a, "dtype") else a for a in args]
+        probes = [np.empty(0, a.dtype) if hasattr(a, "dtype") else a for a in args]
         return self._ufunc("cpu")(*probes).dtype
 
-    def _checked(self, args: tuple) -> tuple:
-        """Inputs as arrays or scalars NumPy accepts; TypeError/ValueError for bad ones."""
-        checked = []
+    def _checked(self, args: tuple) -> tuple[tuple, int]:
+        """The inputs to hand to the ufunc, and the size of the largest array among them.
+
+        Each input's dtype is checked on its array conversion (SPEC section 6: a TypeError
+        naming the function and the dtype; a ValueError for a bad scalar alpha).  NumPy is then
+        handed the caller's own object where NumPy's result depends on it -- an ndarray
+        (subclasses such as ``np.ma.MaskedArray`` and ``np.matrix`` included), a Python or NumPy
+        scalar, an array-like with ``__array_wrap__`` (a PyTorch CPU tensor) -- so NumPy picks
+        the result's type by its own rules, as for ``np.exp``; other inputs (lists, tuples,
+        array-likes without ``__array_wrap__``) are handed over converted, which NumPy would do
+        the same way, without converting them a second time.
+        """
+        passed, arrays = [], []
+        size = None
         for position, value in enumerate(args):
-            if not isinstance(value, (np.ndarray, float, int, np.generic)):
-                value = np.asarray(value)   # ndarray subclasses (np.ma) are kept, as NumPy does
-            kind = value.dtype.kind if hasattr(value, "dtype") else (
-                "c" if isinstance(value, complex) else "f")
-            if kind in _BAD_KINDS:
-                dtype = value.dtype if hasattr(value, "dtype") else type(value).__name__
-                raise TypeError(
-                    f"numelu.{self.spec.name}: input {self.spec.inputs[position]!r} has "
-                    f"{_BAD_KINDS[kind]} dtype {dtype}; only real (float, integer, bool) "
-                    f"inputs are supported"
-                )
-            checked.append(value)
+            if isinstance(value, (float, int)):     # Python scalars (bool too): always real
+                passed.append(value)
+                arrays.append(value)
+                continue
+            if isinstance(value, (np.ndarray, np.generic)):
+                array = value
+            else:
+                array = np.asarray(value)
+                if not hasattr(value, "__array_wrap__"):
+                    value = array
+            if array.dtype.kind in BAD_KINDS:
+                raise bad_dtype(self.spec.name, f"input {self.spec.inputs[position]!r}",
+                                array.dtype)
+            if isinstance(array, np.ndarray) and (size is None or array.size > size):
+                size = array.size
+            passed.append(value)
+            arrays.append(array)
         if self.spec.alpha_rule is not None:
-            self._check_alpha(checked[-1])
-        return tuple(checked)
+            self._check_alpha(arrays[-1])
+        return tuple(passed), 1 if size is None else size
 
     def _check_alpha(self, alpha: Any) -> None:
         if type(alpha) is float and alpha > 0:
@@ -221,7 +243,10 @@ class ElementwiseFunction:
         chosen = _config.current().target if target is None else _config.check_target(target)
         if chosen == "cuda":
             raise NotImplementedError(f"numelu.{self.spec.name}.outer runs on the CPU only")
-        args = self._checked(args) if not any(map(_has_ufunc_override, args)) else args
+        if any(map(_has_ufunc_override, args)):
+            check_other_library_inputs(self.spec, args)
+        else:
+            args = self._checked(args)[0]
         return self._ufunc("parallel" if chosen == "parallel" else "cpu").outer(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -237,13 +262,15 @@ def _any_override(out: Any) -> bool:
 
 
 def _signature(spec: FunctionSpec) -> inspect.Signature:
-    """``(x, alpha=1.0, /, out=None, *, where=True, ..., target=None)``, as ``help()`` shows."""
-    positional = inspect.Parameter.POSITIONAL_ONLY
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    inputs = [inspect.Parameter(name, positional, default=1.0 if name == "alpha" else
-                                inspect.Parameter.empty) for name in spec.inputs]
-    options = [inspect.Parameter("out", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
-    options += [inspect.Parameter(name, keyword, default=default) for name, default in (
+    """``(x, /, alpha=1.0, out=None, *, where=True, ..., target=None)``, as ``help()`` shows:
+    the data inputs positional only, as a NumPy ufunc's; ``alpha`` by position or by keyword,
+    as in PyTorch (the generated ``__call__``, ``_fast_path``, takes it both ways)."""
+    Parameter = inspect.Parameter
+    inputs = [Parameter(name, Parameter.POSITIONAL_OR_KEYWORD, default=1.0) if name == "alpha"
+              else Parameter(name, Parameter.POSITIONAL_ONLY) for name in spec.inputs]
+    keyword = Parameter.KEYWORD_ONLY
+    options = [Parameter("out", Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+    options += [Parameter(name, keyword, default=default) for name, default in (
         ("where", True), ("casting", "same_kind"), ("order", "K"), ("dtype", None),
         ("target", None))]
     return inspect.Signature(inputs + options)
@@ -257,7 +284,8 @@ def _docstring(spec: FunctionSpec) -> str:
         "alpha": "alpha : array_like, optional\n    The ELU/CELU parameter (default 1.0); a scalar "
                  "or an array broadcast against the other inputs.",
     }
-    inputs = ", ".join("alpha=1.0" if name == "alpha" else name for name in spec.inputs)
+    inputs = ", ".join([name for name in spec.inputs if name != "alpha"] + ["/"]
+                       + (["alpha=1.0"] if spec.has_alpha else []))
     lines = [
         f"{spec.name}({inputs}, out=None, *, where=True, casting='same_kind', "
         f"order='K', dtype=None, target=None)",

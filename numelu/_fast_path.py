@@ -3,12 +3,15 @@
 A 100-element call is dominated by fixed costs, not by arithmetic: a bare NumPy ufunc call
 (``np.negative(x, out=out)``) takes about 0.27 us here, and a Python-level ``__call__`` alone
 adds about 0.3 us.  So each public function gets a ``__call__`` written out for its own
-inputs (``elu(x, alpha=1.0, /, ...)``, ``elu_backward(grad, x, alpha=1.0, /, ...)``): no
-``*args`` tuple to walk, no per-call tables.  It handles exactly the common case
+inputs (``elu(x, /, alpha=1.0, ...)``, ``elu_backward(grad, x, /, alpha=1.0, ...)``): no
+``*args`` tuple to walk, no per-call tables.  ``alpha`` may be passed by position or, as in
+PyTorch, by keyword (``elu(x, alpha=0.5)``); the data inputs are positional only, as a NumPy
+ufunc's are.  It handles exactly the common case
 
 * every data input an exact ``numpy.ndarray`` of a real dtype (float, integer, bool),
 * ``alpha`` missing, a positive Python ``float`` or an ndarray with at least one dimension,
-* no keyword but ``out=`` (an exact ``ndarray``) and ``target=`` ("auto", "cpu", "parallel"),
+* no keyword but ``alpha=``, ``out=`` (an exact ``ndarray``) and ``target=`` ("auto", "cpu",
+  "parallel"),
 
 and calls the serial or threaded ufunc directly; every other call (scalars, other array types,
 CUDA, ``where=``/``dtype=``/..., errors) goes to the general path, ``ElementwiseFunction._call``,
@@ -76,7 +79,7 @@ def weak_alpha(alpha: float, cache: AlphaCache) -> np.ndarray | float:
 
 
 _TEMPLATE = '''\
-def __call__(self, {params}, /, *more, out=_MISSING, target=None, **kwargs):
+def __call__(self, {params}*more, out=_MISSING, target=None, **kwargs):
     if (type({first}) is _ndarray and not kwargs and not more
             and (out is _MISSING or type(out) is _ndarray)):
         dtype = {first}.dtype
@@ -94,7 +97,7 @@ def __call__(self, {params}, /, *more, out=_MISSING, target=None, **kwargs):
                     return ufunc({arguments})
                 return ufunc({arguments}, out)          # positional out: parsed faster
     # everything else, with the caller's own arguments
-    return self._call(_given(({params_tuple}), more), out, target, kwargs)
+    return self._call({given}(({params_tuple}), more, kwargs), out, target, kwargs)
 '''
 
 _OTHER = '''\
@@ -124,19 +127,39 @@ _ALPHA = '''\
 '''
 
 
-def _given(values: tuple, more: tuple) -> tuple:
+def _given(values: tuple, more: tuple, kwargs: dict) -> tuple:
     """The positional arguments the caller actually passed."""
     return tuple(v for v in values if v is not _config.MISSING) + more
+
+
+def _given_alpha(values: tuple, more: tuple, kwargs: dict) -> tuple:
+    """:func:`_given` where the last of ``values`` is ``alpha``, which may have come by keyword.
+
+    With every data input given, a keyword alpha is the positional one; with one missing
+    (``elu_backward(grad, alpha=0.5)``) alpha cannot have come by position (it follows them), so
+    it goes back into ``kwargs`` as the caller wrote it, for the general path to refuse the call
+    for the missing input.
+    """
+    *data, alpha = values
+    given = tuple(v for v in data if v is not _config.MISSING)
+    if alpha is _config.MISSING:
+        return given + more
+    if len(given) < len(data):
+        kwargs["alpha"] = alpha
+        return given
+    return (*given, alpha, *more)
 
 
 def call_source(spec: FunctionSpec) -> str:
     """The Python source of ``spec``'s ``__call__`` (see the module docstring)."""
     data = [name for name in spec.inputs if name != "alpha"]
     first, others = data[0], data[1:]
-    params = ", ".join([first, *(f"{name}=_MISSING" for name in others),
-                        *(["alpha=_MISSING"] if spec.has_alpha else [])])
+    params = ", ".join([first, *(f"{name}=_MISSING" for name in others)]) + ", /, "
+    if spec.has_alpha:
+        params += "alpha=_MISSING, "
     return _TEMPLATE.format(
         params=params, first=first, kind=spec.kind,
+        given="_given_alpha" if spec.has_alpha else "_given",
         others="".join(_OTHER.format(name=name) for name in others),
         alpha=_ALPHA if spec.has_alpha else "",
         arguments=", ".join("fast_alpha" if name == "alpha" else name for name in spec.inputs),
@@ -149,7 +172,8 @@ def make_call(spec: FunctionSpec) -> Callable:
     namespace = {"_MISSING": _config.MISSING, "_ndarray": np.ndarray, "_FAST_CHARS": FAST_CHARS,
                  "_ALPHA_CACHES": ALPHA_CACHES, "_NO_CACHE": _NO_CACHE, "_weak_alpha": weak_alpha,
                  "_settings": _config.current, "_context_settings": _config.context_settings,
-                 "_ENVIRONMENT": _config.ENVIRONMENT, "_given": _given}
+                 "_ENVIRONMENT": _config.ENVIRONMENT, "_given": _given,
+                 "_given_alpha": _given_alpha}
     exec(compile(call_source(spec), f"<numelu.{spec.name}.__call__>", "exec"), namespace)  # noqa: S102
     call = namespace["__call__"]
     call.__qualname__ = f"{spec.name}.__call__"

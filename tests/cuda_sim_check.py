@@ -1,6 +1,7 @@
 """Run numelu's CUDA kernel path under Numba's CUDA simulator (run by tests/test_cuda.py).
 
-Usage: ``python tests/cuda_sim_check.py``.  Sets ``NUMBA_ENABLE_CUDASIM=1`` before Numba is
+Usage: ``python tests/cuda_sim_check.py [section ...]`` (sections: ``functions``,
+``semantics``, ``dispatch``, ``host``, ``user``; all by default).  Sets ``NUMBA_ENABLE_CUDASIM=1`` before Numba is
 imported (so run it in its own process), then for all 12 functions, float32 and float64, checks
 the dispatcher's CUDA path against a float64 NumPy reference (rtol 1e-6 for float32, 1e-13 for
 float64):
@@ -11,7 +12,10 @@ float64):
   per-channel ``alpha`` array, a broadcast ``grad``), scalar ``alpha`` passed by value;
 * ``out=`` (preallocated, in place, partially overlapping an input), ``where=``;
 plus type promotion (NEP 50, float16, integers, ``dtype=``, ``casting=``), errors, 0-d and
-empty input, and a user's own ``@cuda.jit`` kernel calling ``numelu.scalar.elu``.
+empty input, and a user's own ``@cuda.jit`` kernel calling ``numelu.scalar.elu``; and the
+dispatcher (``dispatch``): simulator device arrays go to CUDA without ``target=``; and host
+inputs with ``target="cuda"`` (``host``) come back as NumPy's ufuncs return them (ndarray
+subclasses, array-likes with ``__array_wrap__``), a masked array being refused.
 
 The simulator runs kernels as Python, so it checks the kernel path's indexing, broadcasting,
 strides, dtypes and dispatch, not libdevice's arithmetic (tests/cuda_ptx_check.py compiles that).
@@ -24,6 +28,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 
 if "numba" in sys.modules:
     raise SystemExit("cuda_sim_check.py must run in a fresh process (NUMBA_ENABLE_CUDASIM)")
@@ -281,6 +286,153 @@ def run_semantics(rng) -> None:
     expect_error(".cuda under the simulator", RuntimeError, lambda: numelu.elu.cuda, "7505")
 
 
+class Tagged(np.ndarray):
+    """A user's ndarray subclass whose metadata follows it through ufuncs."""
+
+    def __array_finalize__(self, obj):
+        self.info = getattr(obj, "info", None)
+
+
+class Wrapped:
+    """An array-like that is not an ndarray: ``__array__`` and ``__array_wrap__`` only."""
+
+    __array_priority__ = 5.0
+    seen: list = []
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        Wrapped.seen.append((context, return_scalar))
+        return Wrapped(array)
+
+
+def same_type_as_cpu(label: str, got, cpu) -> None:
+    """``got`` (target="cuda") is of the CPU path's type (NumPy's ufunc rules), same values."""
+    global checks
+    checks += 1
+    if type(got) is not type(cpu):
+        failures.append(f"{label}: {type(got).__name__}, the CPU path gives {type(cpu).__name__}")
+        return
+    got_values = np.asarray(getattr(got, "values", got))
+    cpu_values = np.asarray(getattr(cpu, "values", cpu))
+    if got_values.dtype != cpu_values.dtype or got_values.shape != cpu_values.shape:
+        failures.append(f"{label}: {got_values.dtype}{got_values.shape}, the CPU path gives "
+                        f"{cpu_values.dtype}{cpu_values.shape}")
+    elif not np.allclose(got_values, cpu_values, rtol=1e-13, atol=1e-13):
+        failures.append(f"{label}: values differ from the CPU path's")
+
+
+def run_dispatch(rng) -> None:
+    x = rng.uniform(-3, 3, 8)
+    g = rng.uniform(-2, 2, 8)
+    dx, dg = cuda.to_device(x), cuda.to_device(g)
+
+    # SPEC 5 rule 2 without target=: a simulator device array goes to CUDA and stays there
+    for label, result, expected in [
+            ("auto elu(device)", numelu.elu(dx), reference("elu", (x, 1.0))),
+            ("auto elu(device, 0.5)", numelu.elu(dx, 0.5), reference("elu", (x, 0.5))),
+            ("auto elu_backward(device, device, alpha=0.5)",
+             numelu.elu_backward(dg, dx, alpha=0.5), reference("elu_backward", (g, x, 0.5))),
+            ("auto selu(device[::-1])", numelu.selu(dx[::-1]), reference("selu", (x[::-1],)))]:
+        if not type(result).__module__.startswith("numba"):
+            failures.append(f"{label}: returned {type(result).__name__}, not a device array")
+        check(label, result, expected, np.float64)
+    with numelu.config(target="auto"):
+        out = cuda.device_array(8)
+        if numelu.elu(dx, 0.5, out=out) is not out:
+            failures.append("auto elu(device, out=device) did not return out")
+        check("auto out=device", out, reference("elu", (x, 0.5)), np.float64)
+    expect_error("auto: device and host inputs mixed", TypeError,
+                 lambda: numelu.elu_backward(dg, x, 1.0), "mixed")
+
+
+def run_host_types(rng) -> None:
+    """SPEC 4/5 with target="cuda" for host inputs: the result type NumPy's ufuncs give."""
+    x = rng.uniform(-3, 3, 8)
+    g = rng.uniform(-2, 2, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        matrix = np.matrix([[-1.0, 2.0, -0.5]])
+    tagged = x.view(Tagged)
+    tagged.info = "metadata"
+    zero_d = np.array(-1.5).view(Tagged)
+    zero_d.info = "zero-d"
+    wrapped = Wrapped(x)
+    cases = {
+        "matrix": lambda f, t: f.elu(matrix, 0.5, target=t),
+        "matrix alpha": lambda f, t: f.elu(np.ones(3), matrix, target=t),
+        "matrix selu": lambda f, t: f.selu(matrix, target=t),
+        "subclass": lambda f, t: f.elu(tagged, 0.5, target=t),
+        "subclass grad": lambda f, t: f.elu_backward(g.view(Tagged), x, 0.5, target=t),
+        "0-d subclass": lambda f, t: f.selu(zero_d, target=t),
+        "array-like": lambda f, t: f.elu(wrapped, 0.5, target=t),
+        "array-like x": lambda f, t: f.elu_backward(g, wrapped, target=t),
+        "0-d array-like": lambda f, t: f.elu(Wrapped(-1.0), target=t),
+        "array-like beside matrix": lambda f, t: f.elu(Wrapped([[1.0, -1.0, 2.0]]), matrix,
+                                                       target=t),
+        "subclass beside array-like": lambda f, t: f.elu(tagged, wrapped, target=t),
+        "list": lambda f, t: f.elu([-1.0, 2.0], target=t),
+        "python float": lambda f, t: f.elu(-1.0, 0.5, target=t),
+        "np.float32": lambda f, t: f.selu(np.float32(-1.0), target=t),
+        "0-d ndarray": lambda f, t: f.selu(np.array(-1.0), target=t),
+    }
+    for label, call in cases.items():
+        try:
+            same_type_as_cpu(f"target=cuda {label}", call(numelu, "cuda"), call(numelu, "cpu"))
+        except Exception as error:  # noqa: BLE001
+            failures.append(f"target=cuda {label}: raised {type(error).__name__}: {error}")
+    result = numelu.elu(tagged, 0.5, target="cuda")
+    if getattr(result, "info", None) != "metadata":
+        failures.append(f"target=cuda subclass: info {getattr(result, 'info', None)!r} was "
+                        "not carried over by __array_finalize__")
+    if getattr(numelu.selu(zero_d, target="cuda"), "info", None) != "zero-d":
+        failures.append("target=cuda 0-d subclass: info not carried over")
+    Wrapped.seen = []
+    numelu.elu(wrapped, 0.5, target="cuda")
+    numelu.elu(Wrapped(-1.0), target="cuda")
+    if len(Wrapped.seen) != 2:
+        failures.append(f"target=cuda array-like: __array_wrap__ called {len(Wrapped.seen)} "
+                        "times for 2 calls")
+    else:
+        [(context, return_scalar), (_, scalar_flag)] = Wrapped.seen
+        if context[0] is not numelu.elu or context[1][0] is not wrapped or context[2] != 0:
+            failures.append(f"target=cuda array-like: __array_wrap__ context {context!r}")
+        if return_scalar is not False or scalar_flag is not True:
+            failures.append(f"target=cuda array-like: return_scalar {return_scalar}, "
+                            f"{scalar_flag}")
+    out = np.zeros((1, 3)).view(np.matrix)
+    if numelu.elu(matrix, 0.5, out=out, target="cuda") is not out:
+        failures.append("target=cuda out=matrix did not return out")
+    same_type_as_cpu("target=cuda out=matrix", out, numelu.elu(matrix, 0.5, target="cpu"))
+
+    # a masked array cannot go to the GPU with its mask: a clear error, nothing written
+    masked = np.ma.array([-1.0, 2.0, -3.0], mask=[False, True, False])
+    expect_error("masked x, target=cuda", TypeError,
+                 lambda: numelu.elu(masked, 0.5, target="cuda"), ".filled(")
+    expect_error("masked alpha, target=cuda", TypeError,
+                 lambda: numelu.elu(np.ones(3), masked, target="cuda"), "input 'alpha'")
+    expect_error("masked grad, target=cuda", TypeError,
+                 lambda: numelu.elu_backward(masked, np.ones(3), target="cuda"), "'grad'")
+    with numelu.config(target="cuda"):
+        expect_error("masked x, config(target='cuda')", TypeError,
+                     lambda: numelu.selu(masked), "mask")
+    host_out = np.full(3, 7.0)
+    expect_error("masked out, target=cuda", TypeError,
+                 lambda: numelu.elu(np.ones(3), out=np.ma.array(host_out), target="cuda"),
+                 "out is a masked array")
+    expect_error("masked x with out=, target=cuda", TypeError,
+                 lambda: numelu.elu(masked, out=host_out, target="cuda"), "mask")
+    if not (host_out == 7.0).all():
+        failures.append("masked x with out=, target=cuda: out was written")
+    cpu = numelu.elu(masked, 0.5, target="cpu")          # the CPU target keeps the mask
+    if not isinstance(cpu, np.ma.MaskedArray) or not cpu.mask[1]:
+        failures.append("masked x, target=cpu: the mask was not kept")
+
+
 def run_user_kernel() -> None:
     """A user's own @cuda.jit kernel calling numelu.scalar formulas (SPEC section 4)."""
     import numelu.scalar as S
@@ -304,9 +456,25 @@ def main() -> int:
         print("FAIL: the CUDA simulator is not on")
         return 1
     rng = np.random.default_rng(20240607)
-    sections = [(f"{f.spec.name} {np.dtype(t).name}", run_function, (f, t, rng))
-                for f in numelu.FUNCTIONS_BY_NAME.values() for t in (np.float32, np.float64)]
-    sections += [("semantics", run_semantics, (rng,)), ("user kernel", run_user_kernel, ())]
+    every = {"functions", "semantics", "dispatch", "host", "user"}
+    chosen = set(sys.argv[1:]) or every
+    unknown = chosen - every
+    if unknown:
+        print(f"FAIL: unknown section(s) {', '.join(sorted(unknown))}")
+        return 1
+    sections = []
+    if "functions" in chosen:
+        sections += [(f"{f.spec.name} {np.dtype(t).name}", run_function, (f, t, rng))
+                     for f in numelu.FUNCTIONS_BY_NAME.values()
+                     for t in (np.float32, np.float64)]
+    if "semantics" in chosen:
+        sections.append(("semantics", run_semantics, (rng,)))
+    if "dispatch" in chosen:
+        sections.append(("dispatch", run_dispatch, (rng,)))
+    if "host" in chosen:
+        sections.append(("host types", run_host_types, (rng,)))
+    if "user" in chosen:
+        sections.append(("user kernel", run_user_kernel, ()))
     for label, run, args in sections:
         try:
             run(*args)

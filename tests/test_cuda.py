@@ -56,6 +56,26 @@ def test_kernel_path_under_the_cuda_simulator():
     assert "0 failed" in result.stdout
 
 
+@pytest.mark.skipif(not HAS_NUMBA_CUDA, reason='numba-cuda not installed (pip install '
+                    '"numba-cuda[cu13]")')
+def test_simulator_device_arrays_go_to_cuda_without_target():
+    """SPEC 5 rule 2 for the simulator's device arrays (``__cuda_ndarray__``, no
+    ``__cuda_array_interface__``): CUDA, a device array back (cuda_sim_check.py dispatch)."""
+    result = _run_script("cuda_sim_check.py", "dispatch", env={"NUMBA_ENABLE_CUDASIM": "1"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "0 failed" in result.stdout
+
+
+@pytest.mark.skipif(not HAS_NUMBA_CUDA, reason='numba-cuda not installed (pip install '
+                    '"numba-cuda[cu13]")')
+def test_host_subclasses_and_masked_arrays_with_target_cuda_under_the_simulator():
+    """target="cuda" with np.matrix, a user's subclass, an __array_wrap__ array-like: the type
+    the CPU path (NumPy) gives; a masked array: a TypeError (cuda_sim_check.py host)."""
+    result = _run_script("cuda_sim_check.py", "host", env={"NUMBA_ENABLE_CUDASIM": "1"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "0 failed" in result.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_NUMBA_CUDA, reason='numba-cuda not installed (pip install '
                     '"numba-cuda[cu13]")')
@@ -124,6 +144,27 @@ def test_host_and_device_inputs_mixed_is_a_type_error():
         numelu.elu(device, out=np.empty(3))
     with pytest.raises(TypeError, match="mixed"):
         numelu.elu(np.ones(3), out=_FakeDeviceArray((3,)), target="cuda")
+
+
+def test_masked_array_with_target_cuda_is_a_type_error():
+    """Its mask cannot follow it to the GPU: refused before CUDA is even looked for, whatever
+    input (or out) it is; the CPU targets keep the mask as NumPy does."""
+    masked = np.ma.array([-1.0, 2.0, -3.0], mask=[False, True, False])
+    out = np.full(3, 7.0)
+    calls = [lambda: numelu.elu(masked, 0.5, target="cuda"),
+             lambda: numelu.elu(np.ones(3), masked, target="cuda"),
+             lambda: numelu.celu_backward(masked, np.ones(3), 2.0, target="cuda"),
+             lambda: numelu.selu(masked, out=out, target="cuda")]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"masked array .* cannot follow .*\.filled\("):
+            call()
+    with pytest.raises(TypeError, match="out is a masked array"):
+        numelu.elu(np.ones(3), out=np.ma.array(out), target="cuda")
+    with numelu.config(target="cuda"):
+        with pytest.raises(TypeError, match="input 'x' is a masked array"):
+            numelu.elu(masked)
+    assert (out == 7.0).all()
+    assert isinstance(numelu.elu(masked, 0.5, target="cpu"), np.ma.MaskedArray)
 
 
 # the type resolution is NumPy's: compare with a NumPy ufunc that has e, f, d loops (+ g)

@@ -240,6 +240,60 @@ def test_scalar_alpha_is_checked_for_dask_input():
         numelu.elu_derivative_from_output(lazy, -1.0)
 
 
+@pytest.mark.parametrize("values, text", [
+    (np.array([1j, 2.0]), "complex dtype complex128"),
+    (np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[D]"), "datetime dtype datetime64"),
+    (np.array([1, 2], dtype="timedelta64[s]"), "timedelta dtype timedelta64"),
+    (np.array(["a", "b"]), "string dtype <U1"),
+], ids=["complex", "datetime", "timedelta", "string"])
+@pytest.mark.parametrize("target", ["auto", "cpu", "parallel"])
+def test_bad_dtype_dask_array_is_numelus_type_error(values, text, target):
+    """SPEC 6 for Dask input: the ndarray path's TypeError, raised at once (not Dask's
+    "operand type(s) all returned NotImplemented"), for every input position."""
+    lazy = da.from_array(values, chunks=1)
+    good = da.from_array(np.array([-1.0, 2.0]), chunks=1)
+    with pytest.raises(TypeError, match=rf"numelu\.elu: input 'x' has {text}"):
+        numelu.elu(lazy, 0.5, target=target)
+    with pytest.raises(TypeError, match=rf"numelu\.elu: input 'alpha' has {text}"):
+        numelu.elu(good, lazy, target=target)
+    with pytest.raises(TypeError, match=rf"numelu\.celu_backward: input 'grad' has {text}"):
+        numelu.celu_backward(lazy, good, 2.0, target=target)
+    with pytest.raises(TypeError, match=rf"numelu\.selu: input 'x' has {text}"):
+        numelu.selu(lazy, target=target)
+    with pytest.raises(TypeError, match=rf"numelu\.elu: input 'x' has {text}"):
+        numelu.elu.outer(lazy, np.ones(2), target=target)
+
+
+@pytest.mark.parametrize("target", ["auto", "cpu", "parallel"])
+def test_target_picks_the_ufunc_dask_gets(target, monkeypatch):
+    """target="parallel" (argument, config() or NUMELU_TARGET) hands Dask the threaded ufunc;
+    "auto" and "cpu" the serial one (Dask calls it once per chunk)."""
+    handed = []
+    original = da.Array.__array_ufunc__
+
+    def recording(self, ufunc, method, *inputs, **kwargs):
+        handed.append(ufunc)
+        return original(self, ufunc, method, *inputs, **kwargs)
+
+    monkeypatch.setattr(da.Array, "__array_ufunc__", recording)
+    expected = numelu.elu.parallel if target == "parallel" else numelu.elu.cpu
+    x = np.linspace(-3, 3, 1000)
+    lazy = da.from_array(x, chunks=250)
+    results = [numelu.elu(lazy, 0.5, target=target)]
+    with numelu.config(target=target):
+        results.append(numelu.elu(lazy, 0.5))
+    monkeypatch.setenv("NUMELU_TARGET", target)
+    numelu._config.reload_environment()
+    try:
+        results.append(numelu.elu(lazy, 0.5))
+    finally:
+        monkeypatch.delenv("NUMELU_TARGET")
+        numelu._config.reload_environment()
+    assert len(handed) == 3 and all(ufunc is expected for ufunc in handed)
+    for result in results:
+        np.testing.assert_array_equal(result.compute(), numelu.elu.cpu(x, 0.5))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_loops_accept_any_values_as_dask_dtype_inference_feeds_them(name, monkeypatch):
     """Dask infers a result dtype by calling the ufunc on ``np.empty`` data -- any bits at all,

@@ -352,11 +352,29 @@ def test_array_ufunc_override_gets_the_genuine_ufunc(recorder, target):
     assert_elu(result.values, x.values, 0.5)
     [(ufunc, method, inputs, _)] = recorder.calls
     assert isinstance(ufunc, np.ufunc) and method == "__call__"
-    # the serial genuine ufunc (the library runs it on its own workers); an explicit
-    # target="parallel" may hand over the threaded one instead
-    allowed = (numelu.elu.cpu, numelu.elu.parallel) if target == "parallel" else (numelu.elu.cpu,)
-    assert any(ufunc is candidate for candidate in allowed)
+    # the serial genuine ufunc (the library runs it on its own chunks), the threaded one when
+    # target="parallel" is asked for
+    assert ufunc is (numelu.elu.parallel if target == "parallel" else numelu.elu.cpu)
     assert inputs[0] is x and inputs[1] == 0.5
+
+
+@pytest.mark.parametrize("target", ["cpu", "parallel", "auto"])
+def test_array_ufunc_override_follows_the_configured_cpu_target(recorder, environment, target):
+    """numelu.config(target=...) and NUMELU_TARGET pick the ufunc handed over, as target= does
+    ("auto" hands over the serial one: the library calls it per chunk)."""
+    kind = "parallel" if target == "parallel" else "cpu"
+    x = recorder([-1.0, 0.0, 2.0])
+    with numelu.config(target=target):
+        assert_elu(numelu.elu(x, 0.5).values, x.values, 0.5)
+        numelu.elu_backward(np.ones(3), x, 0.5)
+    environment(NUMELU_TARGET=target)
+    numelu.selu(x)
+    handed = [call[0] for call in recorder.calls]
+    expected = [getattr(f, kind) for f in (numelu.elu, numelu.elu_backward, numelu.selu)]
+    assert all(a is b for a, b in zip(handed, expected, strict=True))
+    with numelu.config(target="cpu"):
+        numelu.elu(x, target="parallel")                 # the argument wins
+    assert recorder.calls[-1][0] is numelu.elu.parallel
 
 
 def test_array_ufunc_override_in_any_position_and_in_out(recorder):
@@ -422,6 +440,156 @@ def test_ndarray_subclass_is_kept_like_numpy():
         result = numelu.elu(x, 0.5, target=target)
         assert type(result) is Tagged
         assert_elu(np.asarray(result), np.asarray(x), 0.5)
+
+
+# --------------------------------------------------------------------------- array-likes
+
+
+class Wrapped:
+    """A minimal array-like that is not an ndarray: ``__array__`` and ``__array_wrap__`` (no
+    ``__array_ufunc__``), as PyTorch CPU tensors and other libraries' arrays are."""
+
+    __array_priority__ = 5.0
+    contexts: list = []
+
+    def __init__(self, values, dtype=None):
+        self.values = np.asarray(values, dtype=dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        Wrapped.contexts.append((context, return_scalar))
+        return type(self)(array)
+
+
+class WrappedHigher(Wrapped):
+    __array_priority__ = 50.0
+
+
+class PlainArrayLike:
+    """``__array__`` only: NumPy gives an ndarray back."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values
+
+
+def _same_as_numpy(result, twin):
+    assert type(result) is type(twin), (type(result), type(twin))
+    values = np.asarray(getattr(result, "values", result))
+    expected = np.asarray(getattr(twin, "values", twin))
+    assert values.dtype == expected.dtype and values.shape == expected.shape
+    if isinstance(twin, np.ma.MaskedArray):
+        np.testing.assert_array_equal(np.ma.getmaskarray(result), np.ma.getmaskarray(twin))
+
+
+def test_array_wrap_of_an_array_like_is_applied_like_numpy(target):
+    x = Wrapped([-1.0, 2.0, -3.0])
+    for result, twin in [(numelu.elu(x, 0.5, target=target), np.arctan2(x, 0.5)),
+                         (numelu.selu(x, target=target), np.exp(x)),
+                         (numelu.elu(np.array([-1.0, 2.0, -3.0]), x, target=target),
+                          np.arctan2(np.array([-1.0, 2.0, -3.0]), x)),
+                         (numelu.elu_backward(np.ones(3), x, target=target),
+                          np.arctan2(np.ones(3), x))]:
+        _same_as_numpy(result, twin)
+    assert_elu(numelu.elu(x, 0.5, target=target).values, x.values, 0.5)
+    # NumPy's context: (the ufunc that ran, the caller's own inputs, output index)
+    Wrapped.contexts = []
+    numelu.elu(x, 0.5, target=target)
+    [((ufunc, inputs, index), return_scalar)] = Wrapped.contexts
+    assert ufunc in (numelu.elu.cpu, numelu.elu.parallel)
+    assert inputs[0] is x and index == 0 and return_scalar is False
+    # 0-d: return_scalar=True is passed to the wrapper, as np.exp does
+    Wrapped.contexts = []
+    zero_d = numelu.elu(Wrapped(-1.0), target=target)
+    _same_as_numpy(zero_d, np.exp(Wrapped(-1.0)))
+    assert Wrapped.contexts[-1][1] is True
+    assert_elu(zero_d.values, -1.0)
+    # out= given: out comes back, unwrapped, as NumPy does
+    out = np.empty(3)
+    assert numelu.elu(x, 0.5, out=out, target=target) is out
+    assert type(np.exp(x, out=np.empty(3))) is np.ndarray
+    assert_elu(out, x.values, 0.5)
+
+
+def test_array_wrap_priority_between_array_likes_like_numpy(target):
+    low, high = Wrapped([-1.0, 2.0]), WrappedHigher([0.5, 0.25])
+    for args in [(low, high), (high, low)]:
+        _same_as_numpy(numelu.elu(*args, target=target), np.arctan2(*args))
+        assert type(numelu.elu(*args, target=target)) is WrappedHigher
+    masked = np.ma.array([-1.0, 2.0], mask=[False, True])       # __array_priority__ 15
+    _same_as_numpy(numelu.elu(low, masked, target=target), np.arctan2(low, masked))
+    _same_as_numpy(numelu.elu(masked, high, target=target), np.arctan2(masked, high))
+
+
+@pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning")
+def test_torch_cpu_tensor_comes_back_as_a_tensor_like_np_exp(target):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([-1.0, 2.0], dtype=torch.float64)
+    assert type(np.exp(t)) is torch.Tensor
+    result = numelu.elu(t, 0.5, target=target)
+    assert type(result) is torch.Tensor and result.dtype == torch.float64
+    torch.testing.assert_close(result, torch.nn.functional.elu(t, 0.5))
+    t32 = torch.tensor([-1.0, 2.0], dtype=torch.float32)
+    assert numelu.selu(t32, target=target).dtype == torch.float32
+    torch.testing.assert_close(numelu.selu(t32, target=target), torch.nn.functional.selu(t32))
+
+
+_ARRAY_LIKES = {
+    "list": [-1.0, 0.5, 2.0],
+    "nested list": [[-1.0, 0.5], [2.0, -3.0]],
+    "tuple": (-1.0, 0.5, 2.0),
+    "int list": [-1, 0, 2],
+    "bool list": [True, False],
+    "python float": -1.5,
+    "python int": -2,
+    "python bool": True,
+    "np.float32": np.float32(-1.5),
+    "np.int8": np.int8(-3),
+    "0-d array": np.array(-1.5),
+    "float32 array": np.array([-1.0, 2.0], np.float32),
+    "matrix": "matrix",
+    "masked": np.ma.array([-1.0, 2.0, -3.0], mask=[False, True, False]),
+    "masked float32": np.ma.array([-1.0, 2.0], mask=[True, False], dtype=np.float32),
+    "array-like without __array_wrap__": PlainArrayLike([-1.0, 2.0]),
+    "memoryview": memoryview(np.array([-1.0, 2.0])),
+    "wrapped": Wrapped([-1.0, 2.0, 3.0]),
+    "wrapped float32": Wrapped([-1.0, 2.0, 3.0], np.float32),
+}
+
+
+def _array_like(key):
+    if key == "matrix":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            return np.matrix([[-1.0, 2.0, 0.5]])
+    return _ARRAY_LIKES[key]
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+@pytest.mark.parametrize("key", list(_ARRAY_LIKES))
+def test_inputs_of_every_kind_come_back_as_a_numpy_ufunc_returns_them(key, target):
+    """Type, dtype, shape (and mask) of the result as np.exp / np.arctan2 give them, for the
+    input in each position and with a Python float, a NumPy float32 scalar or itself beside it."""
+    value = _array_like(key)
+    _same_as_numpy(numelu.selu(value, target=target), np.exp(value))
+    for other in (0.5, np.float32(0.5), value):
+        _same_as_numpy(numelu.elu(value, other, target=target), np.arctan2(value, other))
+        _same_as_numpy(numelu.elu(other, value, target=target), np.arctan2(other, value))
+    values = np.asarray(np.ma.getdata(value) if isinstance(value, np.ma.MaskedArray) else value)
+    got = numelu.elu(value, 0.5, target=target)
+    got = np.ma.getdata(got) if isinstance(got, np.ma.MaskedArray) else got
+    got = np.asarray(getattr(got, "values", got), dtype=np.float64)
+    expected = elu_reference(values, 0.5)
+    if isinstance(value, np.ma.MaskedArray):
+        keep = ~np.ma.getmaskarray(value)
+        got, expected = got[keep], expected[keep]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 # --------------------------------------------------------------------------- keywords
@@ -509,6 +677,60 @@ def test_device_array_goes_to_cuda(spy):
         numelu.elu(FakeDeviceArray())
     _assert_says_why_and_how(error)
     assert spy == []                     # never handed to a CPU ufunc
+
+
+class FakeSimulatorArray:
+    """Marked as Numba's CUDA simulator marks its device arrays: ``__cuda_ndarray__`` and no
+    ``__cuda_array_interface__`` (points at nothing)."""
+
+    __cuda_ndarray__ = True
+    shape, dtype = (3,), np.dtype(np.float64)
+
+
+def test_one_definition_of_a_device_array(monkeypatch):
+    """Rule 2 routes what the CUDA path treats as a device array, simulator arrays included,
+    and nothing else (lists, ndarrays, scalars, CPU tensors never look one up)."""
+    from numelu import _cuda, _operands
+
+    assert _cuda.is_device_array is _operands.is_device_array
+    assert _dispatch.is_device_array is _operands.is_device_array
+    seen = []
+    monkeypatch.setattr(_cuda, "call", lambda function, args, kwargs: seen.append(args) or "cuda")
+    for device in (FakeDeviceArray(), FakeSimulatorArray()):
+        assert numelu.elu(device) == "cuda"
+        assert numelu.elu_backward(np.float64(1.0), device, 0.5) == "cuda"
+    assert len(seen) == 4
+    for host in ([1.0], (1.0,), np.ones(2), 1.0, np.float32(1.0), None):
+        assert not _operands.is_device_array(host)
+
+
+class _GradTensor:
+    """A CUDA tensor that requires grad: PyTorch refuses to export its interface."""
+
+    is_cuda = True
+
+    @property
+    def __cuda_array_interface__(self):
+        raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires grad")
+
+
+def test_a_device_array_that_refuses_its_interface_is_still_one(monkeypatch):
+    from numelu import _cuda
+
+    monkeypatch.setattr(_cuda, "call", lambda function, args, kwargs: "cuda")
+    assert numelu.elu(_GradTensor(), 0.5) == "cuda"
+
+
+def test_loop_types_and_refused_kinds_are_defined_once():
+    from numelu import _cuda, _operands
+
+    assert _cuda._LOOPS == tuple(np.dtype(c) for c in _operands.LOOP_CHARS)
+    assert numelu.elu.types == ["ee->e", "ff->f", "dd->d"]
+    assert numelu.elu_backward.types == ["eee->e", "fff->f", "ddd->d"]
+    assert numelu.elu.cpu.types == numelu.elu.types
+    for module in (_dispatch, _cuda):
+        assert not hasattr(module, "_BAD_KINDS") and not hasattr(module, "_LOOP_CHARS")
+    assert not hasattr(_cuda, "_bad_dtype")
 
 
 def test_device_array_routing_is_decided_before_cpu(monkeypatch):

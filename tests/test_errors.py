@@ -98,6 +98,75 @@ def test_bad_dtype_leaves_out_untouched(route):
     assert (out == 7.0).all()
 
 
+class LibraryArray:
+    """Another library's array (Dask, xarray, pandas): a ``dtype`` and ``__array_ufunc__``,
+    which here refuses everything, as a library does for a dtype it cannot handle."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return NotImplemented
+
+
+class ExtensionDtype:
+    """A dtype of another library (as pandas' ``DatetimeTZDtype``): a ``kind``, a name."""
+
+    def __init__(self, kind, name):
+        self.kind, self.name = kind, name
+
+    def __str__(self):
+        return self.name
+
+
+@pytest.mark.parametrize("kind", [k for k, (bad, _) in BAD_INPUTS.items()
+                                  if isinstance(bad, np.ndarray)])
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_dtype_of_another_librarys_array_is_the_same_type_error(target, name, kind):
+    """SPEC 6 on the __array_ufunc__ path: the ndarray path's TypeError (function and dtype
+    named), not the library's or NumPy's generic one; for every input and with any input of
+    the other library beside it (the bad one included)."""
+    bad, dtype_text = BAD_INPUTS[kind]
+    for position in range(SPECS[name].nin):
+        for library_position in range(SPECS[name].nin):
+            inputs = good_inputs(name, n=2)
+            inputs[library_position] = LibraryArray(np.dtype(np.float64))
+            inputs[position] = LibraryArray(bad.dtype)
+            with pytest.raises(TypeError) as error:
+                getattr(numelu, name)(*inputs, target=target)
+            ndarray_inputs = good_inputs(name, n=2)
+            ndarray_inputs[position] = bad
+            with pytest.raises(TypeError) as ndarray_error:
+                getattr(numelu, name)(*ndarray_inputs, target=target)
+            assert str(error.value) == str(ndarray_error.value)
+            assert name in str(error.value) and dtype_text in str(error.value)
+            # an ndarray or a Python complex beside the library's array is checked too
+            inputs[position] = bad if position != library_position else inputs[position]
+            if position != library_position:
+                with pytest.raises(TypeError, match=name):
+                    getattr(numelu, name)(*inputs, target=target)
+
+
+def test_bad_extension_dtype_of_another_librarys_array_is_a_type_error(target):
+    for kind, text in [("M", "datetime64[ns, UTC]"), ("O", "category"), ("c", "complex"),
+                       ("O", "str")]:
+        with pytest.raises(TypeError) as error:
+            numelu.elu(LibraryArray(ExtensionDtype(kind, text)), 0.5, target=target)
+        assert "numelu.elu" in str(error.value) and text in str(error.value)
+        with pytest.raises(TypeError, match="numelu.elu_backward"):
+            numelu.elu_backward(np.ones(2), LibraryArray(ExtensionDtype(kind, text)),
+                                target=target)
+    with pytest.raises(TypeError, match=r"numelu\.elu: input 'alpha' has complex"):
+        numelu.elu(LibraryArray(np.dtype(np.float64)), 1j, target=target)
+    # real dtypes (pandas' nullable ones have kinds f, i, u, b) and dtypes without a kind are
+    # the library's to handle: here it refuses with NumPy's generic error
+    for dtype in (np.dtype(np.float32), ExtensionDtype("f", "Float64"),
+                  ExtensionDtype("b", "boolean"), ExtensionDtype("i", "Int64"), "float64",
+                  None):
+        with pytest.raises(TypeError, match="NotImplemented"):
+            numelu.elu(LibraryArray(dtype), 0.5, target=target)
+
+
 # --------------------------------------------------------------------------- alpha rules
 
 

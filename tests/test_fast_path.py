@@ -116,20 +116,33 @@ def test_weak_alpha_values():
 
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
 def test_signature_names_the_inputs(spec):
+    """The data inputs positional only (as a NumPy ufunc's), alpha by position or keyword (as
+    in PyTorch): the signature says what the generated ``__call__`` takes."""
     function = numelu.FUNCTIONS_BY_NAME[spec.name]
-    parameters = inspect.signature(function).parameters
+    signature = inspect.signature(function)
+    parameters = signature.parameters
     assert list(parameters)[:spec.nin] == list(spec.inputs)
-    assert all(parameters[name].kind is inspect.Parameter.POSITIONAL_ONLY
-               for name in spec.inputs)
+    data = [name for name in spec.inputs if name != "alpha"]
+    assert all(parameters[name].kind is inspect.Parameter.POSITIONAL_ONLY for name in data)
     if spec.has_alpha:
+        assert parameters["alpha"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
         assert parameters["alpha"].default == 1.0
+        assert signature.bind(*data, alpha=0.5).arguments["alpha"] == 0.5
+        assert signature.bind(*data, 0.5).arguments["alpha"] == 0.5
+        with pytest.raises(TypeError, match="multiple values"):
+            signature.bind(*data, 0.5, alpha=0.5)
+    with pytest.raises(TypeError):
+        signature.bind(**{name: 1.0 for name in data})
     assert {"out", "where", "casting", "order", "dtype", "target"} <= set(parameters)
     assert type(function).__call__.__qualname__ == f"{spec.name}.__call__"
+    generated = inspect.signature(type(function).__call__).parameters
+    assert [p.kind for name, p in generated.items() if name in spec.inputs] == [
+        parameters[name].kind for name in spec.inputs]
 
 
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
-def test_positional_out_and_keyword_alpha_take_the_general_path(spec):
-    """``f(*inputs, out)`` (out positional, as NumPy allows) and ``elu(x, alpha=...)``."""
+def test_positional_out_takes_the_general_path(spec):
+    """``f(*inputs, out)`` (out positional, as NumPy allows)."""
     function = numelu.FUNCTIONS_BY_NAME[spec.name]
     data = inputs(spec.name, ("float64",))
     args = [*data, 0.5] if spec.has_alpha else data
@@ -137,10 +150,40 @@ def test_positional_out_and_keyword_alpha_take_the_general_path(spec):
     out = np.empty_like(expected)
     assert function(*args, out) is out
     assert_same(out, expected)
-    if spec.has_alpha:
-        assert_same(function(*data, alpha=0.5), expected)
-        with pytest.raises(TypeError, match="multiple values"):
-            function(*data, 0.5, alpha=0.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ALPHA_FUNCTIONS)
+def test_keyword_alpha_takes_the_fast_path(name, dtype, monkeypatch):
+    """``elu(x, alpha=0.5)`` (PyTorch's spelling) is the positional call, fast path included:
+    same result bit for bit, and the general path is never entered."""
+    function = numelu.FUNCTIONS_BY_NAME[name]
+    data = inputs(name, (dtype,))
+    expected = function(*data, 0.5)
+    function(*data, 0.5, target="parallel")          # both CPU ufuncs built
+    entered = []
+    original = type(function)._call
+    monkeypatch.setattr(type(function), "_call", lambda self, *a: entered.append(a) or
+                        original(self, *a))
+    assert_same(function(*data, alpha=0.5), expected)
+    out = np.empty_like(expected)
+    assert function(*data, alpha=0.5, out=out) is out
+    assert_same(out, expected)
+    for target in ("cpu", "parallel", "auto"):
+        assert_same(function(*data, alpha=0.5, target=target), expected)
+    assert_same(function(*data, alpha=np.full(data[0].shape, 0.5, dtype)), expected)
+    assert entered == []
+    # errors are the positional call's: alpha twice, a data input missing
+    with pytest.raises(TypeError, match="multiple values for argument 'alpha'"):
+        function(*data, 0.5, alpha=0.5)
+    with pytest.raises(TypeError, match="multiple values for argument 'alpha'"):
+        function(*[d.tolist() for d in data], 0.5, alpha=0.5)       # general path too
+    if len(data) > 1:
+        with pytest.raises(TypeError, match="positional input"):
+            function(data[0], alpha=0.5)
+    # the general path takes a keyword alpha as the positional one
+    assert_same(function(*[d.tolist() for d in data], alpha=np.dtype(dtype).type(0.5)),
+                function(*[d.tolist() for d in data], np.dtype(dtype).type(0.5)))
 
 
 def test_general_path_gets_the_callers_own_arguments(monkeypatch):

@@ -205,6 +205,72 @@ def test_nullable_float_series_keeps_its_missing_values(pd):
     np.testing.assert_allclose(result.dropna().to_numpy(dtype=float), [0.5 * np.expm1(-1.0), 2.0])
 
 
+def test_nullable_and_sparse_series_keep_working(pd):
+    """pandas' nullable Float64, Int64 and boolean dtypes (kinds f, i, b) and sparse floats
+    pass the dtype check that runs before pandas gets the call."""
+    cases = [(pd.array([-1.0, None, 2.0], dtype="Float64"), "Float64"),
+             (pd.array([-1, None, 2], dtype="Int64"), "Float64"),
+             (pd.array([True, None, False], dtype="boolean"), "Float64"),
+             (pd.arrays.SparseArray([0.0, -1.0, 2.0]), "Sparse[float64, nan]")]
+    for values, dtype in cases:
+        s = pd.Series(values)
+        result = numelu.elu(s, 0.5)
+        assert str(result.dtype) == dtype
+        assert result.isna().tolist() == s.isna().tolist()
+        plain = s.dropna().to_numpy(dtype=getattr(s.dtype, "numpy_dtype", float))
+        np.testing.assert_array_equal(result.dropna().to_numpy(dtype=float),
+                                      numelu.elu.cpu(plain, 0.5))
+        np.testing.assert_array_equal(numelu.selu(s).dropna().to_numpy(dtype=float),
+                                      numelu.selu.cpu(plain))
+
+
+def _bad_pandas_values(pd):
+    return {
+        "complex": (pd.Series([1j, 2.0]), "complex128"),
+        "datetime": (pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02"])), "datetime64"),
+        "tz datetime": (pd.Series(pd.to_datetime(["2024-01-01"]).tz_localize("UTC")),
+                        "datetime64"),
+        "timedelta": (pd.Series(pd.to_timedelta(["1s", "2s"])), "timedelta64"),
+        "str": (pd.Series(["a", "b"]), str(pd.Series(["a", "b"]).dtype)),
+        "object": (pd.Series([object(), 1.0], dtype=object), "object"),
+        "category": (pd.Series([1.0, -2.0], dtype="category"), "category"),
+        "period": (pd.Series(pd.period_range("2024", periods=2, freq="D")), "period"),
+        "dataframe with a complex column": (pd.DataFrame({"a": [1.0], "b": [1j]}), "complex128"),
+    }
+
+
+@pytest.mark.parametrize("case", ["complex", "datetime", "tz datetime", "timedelta", "str",
+                                  "object", "category", "period",
+                                  "dataframe with a complex column"])
+def test_bad_dtype_series_is_numelus_type_error(pd, case, target):
+    """SPEC 6 for pandas input: the TypeError names the function and the dtype (pandas and
+    NumPy would raise their own generic messages), in any input position."""
+    bad, dtype_text = _bad_pandas_values(pd)[case]
+    with pytest.raises(TypeError) as error:
+        numelu.elu(bad, 0.5, target=target)
+    assert "numelu.elu" in str(error.value) and dtype_text in str(error.value)
+    assert "input 'x'" in str(error.value)
+    with pytest.raises(TypeError) as error:
+        numelu.elu_backward(np.ones(2), bad, target=target)
+    assert "numelu.elu_backward: input 'x'" in str(error.value)
+    with pytest.raises(TypeError, match="numelu.selu"):
+        numelu.selu(bad, target=target)
+
+
+def test_bad_dtype_dataarray_is_numelus_type_error(xr, target):
+    bad = xr.DataArray(np.array([1j, 2.0]), dims="t")
+    with pytest.raises(TypeError, match=r"numelu\.elu: input 'x' has complex dtype complex128"):
+        numelu.elu(bad, 0.5, target=target)
+    with pytest.raises(TypeError, match=r"numelu\.elu: input 'alpha' has complex"):
+        numelu.elu(xr.DataArray(np.array([-1.0, 2.0]), dims="t"), bad, target=target)
+    dataset = xr.Dataset({"a": ("t", [1.0, -1.0]), "b": ("t", [1j, 2.0])})
+    with pytest.raises(TypeError, match=r"numelu\.selu: input 'x' has complex"):
+        numelu.selu(dataset, target=target)
+    with pytest.raises(TypeError, match=r"numelu\.elu: input 'x' has datetime"):
+        numelu.elu(xr.DataArray(np.array(["2024-01-01"], dtype="datetime64[D]")),
+                   target=target)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_dataframe_comes_back_as_a_dataframe(pd, name):
     function = getattr(numelu, name)
