@@ -168,7 +168,12 @@ def call_source(spec: FunctionSpec) -> str:
 
 
 def make_call(spec: FunctionSpec) -> Callable:
-    """Compile :func:`call_source` into a function, named for the error messages it may raise."""
+    """Compile :func:`call_source` into a function, named for the error messages it may raise.
+
+    Its ``__qualname__`` is the public name: Python's own argument errors (``elu() got multiple
+    values for argument 'alpha'``, ``elu() missing 1 required positional argument: 'x'``) name
+    the function as they would a Python function's, not ``elu.__call__``.
+    """
     namespace = {"_MISSING": _config.MISSING, "_ndarray": np.ndarray, "_FAST_CHARS": FAST_CHARS,
                  "_ALPHA_CACHES": ALPHA_CACHES, "_NO_CACHE": _NO_CACHE, "_weak_alpha": weak_alpha,
                  "_settings": _config.current, "_context_settings": _config.context_settings,
@@ -176,5 +181,5 @@ def make_call(spec: FunctionSpec) -> Callable:
                  "_given_alpha": _given_alpha}
     exec(compile(call_source(spec), f"<numelu.{spec.name}.__call__>", "exec"), namespace)  # noqa: S102
     call = namespace["__call__"]
-    call.__qualname__ = f"{spec.name}.__call__"
+    call.__qualname__ = spec.name
     return call

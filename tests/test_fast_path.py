@@ -134,7 +134,7 @@ def test_signature_names_the_inputs(spec):
     with pytest.raises(TypeError):
         signature.bind(**{name: 1.0 for name in data})
     assert {"out", "where", "casting", "order", "dtype", "target"} <= set(parameters)
-    assert type(function).__call__.__qualname__ == f"{spec.name}.__call__"
+    assert type(function).__call__.__qualname__ == spec.name     # named in argument errors
     generated = inspect.signature(type(function).__call__).parameters
     assert [p.kind for name, p in generated.items() if name in spec.inputs] == [
         parameters[name].kind for name in spec.inputs]
@@ -205,3 +205,40 @@ def test_general_path_gets_the_callers_own_arguments(monkeypatch):
     (args_given, target_given), (default_args, _) = seen
     assert args_given[0] is x and type(args_given[1]) is float and target_given is None
     assert len(default_args) == 1
+
+
+def _python_function(name: str):
+    """A Python function with the public function's signature and name: the reference for the
+    argument errors Python itself raises."""
+    namespace: dict = {}
+    exec(f"def {name}{inspect.signature(numelu.FUNCTIONS_BY_NAME[name])}: pass", namespace)  # noqa: S102
+    return namespace[name]
+
+
+def _type_error(function, *args, **kwargs) -> str:
+    with pytest.raises(TypeError) as error:
+        function(*args, **kwargs)
+    return str(error.value)
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
+def test_argument_errors_name_the_function_as_python_does(spec):
+    """``elu(x, 1.0, alpha=2.0)`` says ``elu() got multiple values for argument 'alpha'``, as a
+    Python function ``def elu(x, /, alpha=1.0, ...)`` does; no argument error of the fast
+    path names ``elu.__call__``."""
+    function = numelu.FUNCTIONS_BY_NAME[spec.name]
+    reference = _python_function(spec.name)
+    data = inputs(spec.name, ("float64",), 4)
+    if spec.has_alpha:
+        assert (_type_error(function, *data, 0.5, alpha=0.5)
+                == _type_error(reference, *data, 0.5, alpha=0.5)
+                == f"{spec.name}() got multiple values for argument 'alpha'")
+    if len(data) == 1:
+        assert _type_error(function) == _type_error(reference)
+    for args, kwargs in [((), {}), ((), {"alpha": 0.5}), (data, {"bogus": 1}),
+                         (data, {"x": data[0]}), ((*data, 0.5, *data, *data), {}),
+                         (data, {"out": None, "where": True, "bogus": 1})]:
+        message = _type_error(function, *args, **kwargs)
+        _type_error(reference, *args, **kwargs)            # a TypeError for Python too
+        assert message.startswith(f"{spec.name}() "), message
+        assert "__call__" not in message
