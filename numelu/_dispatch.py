@@ -243,11 +243,14 @@ class ElementwiseFunction:
         chosen = _config.current().target if target is None else _config.check_target(target)
         if chosen == "cuda":
             raise NotImplementedError(f"numelu.{self.spec.name}.outer runs on the CPU only")
+        ufunc = self._ufunc("parallel" if chosen == "parallel" else "cpu")
+        if self.spec.nin != 2 or len(args) != 2:
+            return ufunc.outer(*args, **kwargs)     # NumPy's own error, before any input is read
         if any(map(_has_ufunc_override, args)):
             check_other_library_inputs(self.spec, args)
         else:
             args = self._checked(args)[0]
-        return self._ufunc("parallel" if chosen == "parallel" else "cpu").outer(*args, **kwargs)
+        return ufunc.outer(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<numelu function {self.spec.name!r} ({', '.join(self.spec.inputs)})>"

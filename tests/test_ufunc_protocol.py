@@ -720,6 +720,23 @@ def test_outer_non_binary_errors_like_numpy(name):
         function.cpu.outer(*args)
 
 
+@pytest.mark.parametrize("count", [0, 1, 3, 4])
+@pytest.mark.parametrize("name", NAMES)
+def test_outer_argument_count_errors_like_numpy(name, count):
+    """``outer`` takes exactly two arrays, as ``np.ldexp.outer`` (a binary ufunc) does: NumPy's
+    own TypeError for any other count, whatever the extra arguments hold (a complex one is not
+    read); a function that is not binary gives NumPy's ValueError first, as ``np.exp.outer``."""
+    args = [np.ones(2)] * (count - 1) + [np.ones(2, complex)] if count else []
+    reference = np.ldexp if SPECS[name].nin == 2 else np.exp
+    with pytest.raises(Exception) as expected:
+        reference.outer(*args)
+    with pytest.raises(type(expected.value)) as got:
+        getattr(numelu, name).outer(*args)
+    assert str(got.value) == str(expected.value)
+    with pytest.raises(type(expected.value)):
+        getattr(numelu, name).cpu.outer(*args)
+
+
 # --------------------------------------------------------------------------- attributes
 
 
