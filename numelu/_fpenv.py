@@ -1,20 +1,36 @@
-"""Keep numelu's compiled loops from leaving floating-point exception flags behind.
+"""Floating-point exception flags of numelu's compiled loops: the genuine ones, nothing else.
 
 NumPy reads the FPU's exception flags after every ufunc call and turns them into
-``RuntimeWarning``s.  The vectorised kernels compute every branch for every lane and select
-afterwards, and x86 vector compares signal "invalid" on a quiet NaN; so a valid input (a NaN, an
-inf, a large positive x with a tiny alpha) could raise flags for results that are exactly right.
-Each inner loop therefore saves the flags on entry and restores them on exit: whatever NumPy's
-own casting loops raised in the same call is kept, and numelu's kernels add nothing.  (Results
-follow SPEC section 2 whatever the flags; invalid parameters such as a zero inside an array
-``alpha`` give inf/NaN silently.)
+``RuntimeWarning``s (or ``FloatingPointError`` under ``np.errstate(...="raise")``).  The
+vectorised kernels compute every branch for every lane and select afterwards, and x86 vector
+compares signal "invalid" on a quiet NaN; so a valid input (a NaN, an inf, a large positive x
+with a tiny alpha) raises flags inside a kernel for results that are exactly right.  Each inner
+loop therefore saves the flags on entry and, on exit, puts back the saved ones plus exactly the
+flags its *results* call for.  The kernels run block by block; a block whose own arithmetic
+raised an error flag (read with :func:`raised_fp_flags`: the arithmetic behind any genuine
+error raises one, so a clean block needs no further look; a float16 result is also tested
+itself, as its rounding may be done in software) is looked at again element by element, each stored result
+against its inputs (``_loops.make_check``), as NumPy evaluating the same formula element by
+element reports them:
+
+* overflow: a result of +-inf where every input of that element is finite (``grad * alpha *
+  exp(x)`` or ``SELU_SCALE * x`` past the largest float, a float16 result that rounds to inf);
+* invalid: a NaN result where no input of that element is NaN (``inf * 0``, ``0 / 0``);
+* divide by zero: a formula that divides by ``alpha`` (CELU's ``x / alpha``) on the branch it
+  takes, with ``alpha == 0`` (possible inside an array ``alpha``) and a finite ``x < 0``;
+  an infinite result there is reported as the division, not as an overflow, as NumPy does.
+
+Underflow and inexact are never reported (tiny derivatives legitimately round to subnormals or
+0; NumPy ignores underflow by default).  Whatever NumPy's own casting loops raised in the same
+call is kept.
 
 On x86-64 the kernels' arithmetic is SSE/AVX only, so its flags live in the MXCSR register:
-saving is one ``stmxcsr`` and restoring one ``ldmxcsr`` of the saved word (rounding mode and
-masks cannot have changed in between).  That costs a few cycles, where the C library's
-``feclearexcept`` also saves and reloads the whole x87 environment (about 0.1 us per call, which
-is a third of a 100-element call).  Elsewhere the C library's ``fetestexcept`` /
-``feclearexcept`` / ``feraiseexcept`` are used.
+saving is one ``stmxcsr``, reading the flags after a block one more, and restoring one
+``ldmxcsr`` of the saved word with the results' bits ORed in (rounding mode and masks cannot
+have changed in between).  That costs a few cycles, where the C library's ``feclearexcept``
+also saves and reloads the whole x87 environment (about 0.1 us per call, which is a third of a
+100-element call).  Elsewhere the C library's
+``fetestexcept`` / ``feclearexcept`` / ``feraiseexcept`` are used, with its ``FE_*`` values.
 """
 
 from __future__ import annotations
@@ -34,6 +50,17 @@ USE_MXCSR = _MACHINE in ("x86_64", "amd64")
 
 #: FE_ALL_EXCEPT of the C library (fenv.h): x86 uses bit 1 (denormal) differently from ARM.
 FE_ALL_EXCEPT = 0x1F if _MACHINE in ("aarch64", "arm64") else 0x3D
+
+#: The exception bits of the flags word that :func:`save_fp_flags` returns and
+#: :func:`restore_fp_flags` takes: MXCSR's bits 0, 2 and 3 on x86-64 (the same values as x86's
+#: fenv.h), the C library's ``FE_INVALID``, ``FE_DIVBYZERO``, ``FE_OVERFLOW`` elsewhere.
+if _MACHINE in ("aarch64", "arm64"):
+    FE_INVALID, FE_DIVBYZERO, FE_OVERFLOW = 0x01, 0x02, 0x04
+else:
+    FE_INVALID, FE_DIVBYZERO, FE_OVERFLOW = 0x01, 0x04, 0x08
+
+#: The flags that NumPy reports and numelu decides for its results.
+ERROR_FLAGS = FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW
 
 _I32 = ir.IntType(32)
 
@@ -79,19 +106,59 @@ def save_fp_flags(typingctx):
 
 
 @intrinsic
-def restore_fp_flags(typingctx, saved):
-    """Put back the exception flags of ``saved`` (from :func:`save_fp_flags`), dropping any
-    raised since."""
+def clear_fp_flags(typingctx, saved):
+    """Lower every exception flag, keeping the rest of the state ``saved`` (from
+    :func:`save_fp_flags`: on x86-64 one ``ldmxcsr``, no read)."""
+    if saved != types.int32:
+        return None
 
     def codegen(context, builder, signature, args):
         if USE_MXCSR:
             slot, pointer = _mxcsr_slot(builder)
-            builder.store(args[0], slot)
+            builder.store(builder.and_(args[0], ir.Constant(_I32, ~0x3F)), slot)
             _mxcsr_call(builder, "ldmxcsr", pointer)
         else:
             mask = ir.Constant(_I32, FE_ALL_EXCEPT)
             builder.call(_declare(builder.module, "feclearexcept", _I32, _I32), [mask])
-            builder.call(_declare(builder.module, "feraiseexcept", _I32, _I32), [args[0]])
         return context.get_dummy_value()
 
-    return types.void(types.int32), codegen
+    return types.void(saved), codegen
+
+
+@intrinsic
+def raised_fp_flags(typingctx):
+    """Which of ``FE_INVALID``, ``FE_DIVBYZERO``, ``FE_OVERFLOW`` are raised now."""
+
+    def codegen(context, builder, signature, args):
+        mask = ir.Constant(_I32, ERROR_FLAGS)
+        if USE_MXCSR:
+            slot, pointer = _mxcsr_slot(builder)
+            _mxcsr_call(builder, "stmxcsr", pointer)
+            return builder.and_(builder.load(slot), mask)
+        return builder.call(_declare(builder.module, "fetestexcept", _I32, _I32), [mask])
+
+    return types.int32(), codegen
+
+
+@intrinsic
+def restore_fp_flags(typingctx, saved, raised):
+    """Put back the exception flags of ``saved`` (from :func:`save_fp_flags`) and raise those
+    of ``raised`` (a combination of ``FE_INVALID``, ``FE_DIVBYZERO``, ``FE_OVERFLOW``), dropping
+    any other raised since."""
+    if not isinstance(raised, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        bits = context.cast(builder, args[1], signature.args[1], types.int32)
+        word = builder.or_(args[0], bits)
+        if USE_MXCSR:
+            slot, pointer = _mxcsr_slot(builder)
+            builder.store(word, slot)
+            _mxcsr_call(builder, "ldmxcsr", pointer)
+        else:
+            mask = ir.Constant(_I32, FE_ALL_EXCEPT)
+            builder.call(_declare(builder.module, "feclearexcept", _I32, _I32), [mask])
+            builder.call(_declare(builder.module, "feraiseexcept", _I32, _I32), [word])
+        return context.get_dummy_value()
+
+    return types.void(types.int32, raised), codegen

@@ -3,12 +3,21 @@
 One loop per (function, dtype, target) is a Numba ``cfunc`` with NumPy's inner-loop signature
 ``void loop(char **args, npy_intp *dimensions, npy_intp *steps, void *data)``.  It picks, per call:
 
-* all operands contiguous: a unit-stride loop that LLVM vectorises (and a variant for an output
-  that *is* the first input, so in-place calls vectorise too);
+* all operands contiguous: a unit-stride loop that LLVM vectorises;
 * contiguous data with a broadcast scalar ``alpha`` (stride 0): alpha is loaded once and the loop
   vectorises -- Numba's own ufunc loops drop to the scalar strided path here;
 * anything else: the general strided loop, correct for every stride NumPy hands over (including
   a strided or reversed ``out``, which Numba's ufunc loops get wrong).
+
+Floating-point flags (``_fpenv``): a loop reports exactly the genuine errors of its results.
+The kernels run block by block (:data:`BLOCK` elements); after each block the thread's error
+flags are read (one ``stmxcsr``), and only where the block's arithmetic raised one are its
+results looked at again, element by element against the inputs of each (:func:`make_check`).
+Valid inf or NaN data costs that second look, for the blocks that hold it; clean data costs
+nothing per element.  (float16 results are rounded on store, possibly in software, so their
+kernels also test each stored result: is it inf or NaN.)  In place (``out`` is one of the
+inputs), each block's results go to a stack buffer first and are copied to ``out`` after that
+look, so that the inputs are still there for it; this also lets every in-place call vectorise.
 
 The ``parallel`` flavour splits long contiguous runs over Numba's threads with ``prange``.
 Loops are cached on disk; the cache key is a fingerprint of numelu's sources, so an upgrade never
@@ -18,15 +27,28 @@ reuses a stale kernel.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+from llvmlite import ir
 from numba import njit, prange, types
 from numba.core import sigutils
 from numba.core.ccallback import CFunc
+from numba.core.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
 
-from numelu._fpenv import restore_fp_flags, save_fp_flags
+from numelu._fpenv import (
+    ERROR_FLAGS,
+    FE_DIVBYZERO,
+    FE_INVALID,
+    FE_OVERFLOW,
+    clear_fp_flags,
+    raised_fp_flags,
+    restore_fp_flags,
+    save_fp_flags,
+)
 from numelu._pointers import ACCESSORS, address_of
 from numelu._safety import leave_parallel_region, try_enter_parallel_region
 from numelu._table import FunctionSpec
@@ -39,6 +61,11 @@ LOOP_SIGNATURE = types.void(
 #: Elements per task of the threaded loop: large enough to amortise scheduling, a multiple of
 #: every SIMD width.
 PARALLEL_CHUNK = 1 << 15
+
+#: Elements per block: the unit in which results are looked at again when the kernel's test
+#: fires, and of the stack buffer that holds an in-place call's results (8 KiB).  A multiple
+#: of every SIMD width times LLVM's interleave, and a divisor of PARALLEL_CHUNK.
+BLOCK = 1024
 
 
 #: The modules whose source ends up in a compiled loop: the cache key hashes exactly these.
@@ -85,71 +112,213 @@ def _caller(formula: Callable, nin: int, prefix: str):
     return _jit(call, f"{prefix}_call", inline="always")
 
 
+@intrinsic
+def _stack_block(typingctx):
+    """The address of ``BLOCK * 8`` bytes on the stack (an ``alloca`` in the entry block): room
+    for one block of any element type."""
+
+    def codegen(context, builder, signature, args):
+        with builder.goto_entry_block():     # not cgutils.alloca_once: that zero-fills it
+            slot = builder.alloca(ir.ArrayType(ir.DoubleType(), BLOCK))
+        return builder.ptrtoint(slot, context.get_value_type(types.intp))
+
+    return types.intp(), codegen
+
+
+@intrinsic
+def _or_nonfinite(typingctx, acc, value):
+    """``acc | bits(value - value)``, with ``acc`` an integer as wide as the float ``value``:
+    nonzero once some ``value`` is inf or NaN (``value - value`` is +0 for any finite value, NaN
+    otherwise).  Two vector instructions, no compare: the loop keeps its vector registers."""
+    if not (isinstance(value, types.Float) and isinstance(acc, types.Integer)
+            and acc.bitwidth == value.bitwidth):
+        return None
+
+    def codegen(context, builder, signature, args):
+        total, v = args
+        return builder.or_(total, builder.bitcast(builder.fsub(v, v), total.type))
+
+    return acc(acc, value), codegen
+
+
+def make_check(spec: FunctionSpec, char: str, prefix: str):
+    """``check(r, v0, v1, v2) -> (overflow, invalid, divide)``: the genuine floating-point
+    errors of one result ``r`` (as stored: a float16 result after its rounding) of ``spec``'s
+    formula at inputs ``v0, v1, v2`` (the first ``spec.nin`` count), as NumPy evaluating the
+    formula for that element reports them:
+
+    * overflow: ``r`` is +-inf and every input is finite (and it is not a division by zero);
+    * invalid: ``r`` is NaN and no input is NaN;
+    * divide: the formula divides its x (y) by alpha on the branch a negative x takes
+      (``spec.divides_by_alpha``), alpha is 0 and x is finite and negative.
+    """
+    nin = spec.nin
+    divides = spec.divides_by_alpha
+    real = np.float64 if char == "d" else np.float32
+    inf, zero = real(math.inf), real(0.0)
+
+    def check(r, v0, v1, v2):
+        # & rather than ``and``: no branch, so that a loop over it vectorises
+        finite = abs(v0) < inf
+        numbers = v0 == v0
+        if nin >= 2:
+            finite = finite & (abs(v1) < inf)
+            numbers = numbers & (v1 == v1)
+        if nin >= 3:
+            finite = finite & (abs(v2) < inf)
+            numbers = numbers & (v2 == v2)
+        divide = False
+        if divides:
+            x, alpha = (v0, v1) if nin == 2 else (v1, v2)
+            divide = (alpha == zero) & (x < zero) & (x > -inf)
+        overflow = (abs(r) == inf) & finite & (divide == False)  # noqa: E712
+        invalid = (r != r) & numbers
+        return overflow, invalid, divide
+
+    return _jit(check, f"{prefix}_check", inline="always")
+
+
+def _exception_bits(overflow, invalid, divide):
+    """The ``_fpenv`` flag bits for three booleans."""
+    return ((FE_OVERFLOW if overflow else 0) | (FE_INVALID if invalid else 0)
+            | (FE_DIVBYZERO if divide else 0))
+
+
+_exception_bits = njit(**_JIT, nogil=True)(_exception_bits)
+
+
 def make_segment(spec: FunctionSpec, char: str, prefix: str):
-    """The serial kernel over elements ``[start, stop)`` of one inner-loop call."""
+    """The serial kernel over elements ``[start, stop)`` of one inner-loop call.
+
+    Returns the ``_fpenv`` flag bits that its results call for (see :func:`make_check`).
+    """
     load, store, item = ACCESSORS[char]
     call = _caller(spec.formula, spec.nin, prefix)
+    check = make_check(spec, char, prefix)
     nin = spec.nin
     has_alpha = spec.has_alpha
+    half = char == "e"
 
+    def tested(out, off, flags):
+        """float16 only: fold the stored result into the kernel's own test (is it inf or NaN),
+        as its rounding on store may be done in software and raise no flag."""
+        return _or_nonfinite(flags, load(out, off))
+
+    # The kernels store the results and tell whether some of them call for a second look.
     def contiguous(a0, a1, a2, out, start, stop):
+        flags = np.int32(0)
         for i in range(start, stop):
             off = i * item
-            store(out, off, call(load(a0, off), load(a1, off), load(a2, off)))
+            v0, v1, v2 = load(a0, off), load(a1, off), load(a2, off)
+            store(out, off, call(v0, v1, v2))
+            if half:
+                flags = tested(out, off, flags)
+        return flags != 0
 
     def scalar_alpha(a0, a1, a2, out, start, stop):
         alpha = load(a2 if nin == 3 else a1, 0)
+        flags = np.int32(0)
         for i in range(start, stop):
             off = i * item
             v1 = alpha if nin == 2 else load(a1, off)
             store(out, off, call(load(a0, off), v1, alpha))
+            if half:
+                flags = tested(out, off, flags)
+        return flags != 0
 
     def strided(a0, a1, a2, out, s0, s1, s2, so, start, stop):
+        flags = np.int32(0)
         for i in range(start, stop):
-            store(out, i * so, call(load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)))
+            v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
+            store(out, i * so, call(v0, v1, v2))
+            if half:
+                flags = tested(out, i * so, flags)
+        return flags != 0
 
+    def compute(variant, a0, a1, a2, out, s0, s1, s2, so, start, stop):
+        if variant == 0:
+            return contiguous(a0, a1, a2, out, start, stop)
+        if variant == 1:
+            return scalar_alpha(a0, a1, a2, out, start, stop)
+        return strided(a0, a1, a2, out, s0, s1, s2, so, start, stop)
+
+    def rescan(a0, a1, a2, out, s0, s1, s2, so, start, stop):
+        """The flag bits of the results in ``[start, stop)``, element by element (only for a
+        block where the kernel's test fired)."""
+        overflow = invalid = divide = False
+        for i in range(start, stop):
+            o, n, d = check(load(out, i * so), load(a0, i * s0), load(a1, i * s1),
+                            load(a2, i * s2))
+            overflow |= o
+            invalid |= n
+            divide |= d
+        return _exception_bits(overflow, invalid, divide)
+
+    def copy(results, out, so, start, stop):
+        if so == item:                      # a constant stride: this loop vectorises
+            for i in range(start, stop):
+                store(out, i * item, load(results, i * item))
+        else:
+            for i in range(start, stop):
+                store(out, i * so, load(results, i * item))
+
+    tested = _jit(tested, f"{prefix}_tested", inline="always")
     contiguous = _jit(contiguous, f"{prefix}_contiguous", inline="always")
     scalar_alpha = _jit(scalar_alpha, f"{prefix}_scalar_alpha", inline="always")
     strided = _jit(strided, f"{prefix}_strided", inline="always")
+    compute = _jit(compute, f"{prefix}_compute", nogil=True)
+    rescan = _jit(rescan, f"{prefix}_rescan", nogil=True)
+    copy = _jit(copy, f"{prefix}_copy", inline="always")
 
-    def segment(a0, a1, a2, out, s0, s1, s2, so, start, stop):
+    def segment(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
+        """``saved``: the thread's floating-point state on entry (``save_fp_flags``); the
+        caller restores it."""
         data_contiguous = s0 == item and (nin < 3 or s1 == item)
         alpha_stride = s2 if nin == 3 else s1
         if so == item and data_contiguous and (nin == 1 or alpha_stride == item):
-            if a0 == out:
-                contiguous(out, a1, a2, out, start, stop)
-            else:
-                contiguous(a0, a1, a2, out, start, stop)
+            variant = 0
         elif has_alpha and so == item and data_contiguous and alpha_stride == 0:
-            if a0 == out:
-                scalar_alpha(out, a1, a2, out, start, stop)
-            else:
-                scalar_alpha(a0, a1, a2, out, start, stop)
+            variant = 1
         else:
-            strided(a0, a1, a2, out, s0, s1, s2, so, start, stop)
+            variant = 2
+        # In place (out is an input), each block's results go to a stack buffer first: the
+        # inputs stay intact for the second look, and the kernels see distinct arrays.
+        in_place = a0 == out or (nin >= 2 and a1 == out) or (nin >= 3 and a2 == out)
+        buffer = _stack_block()
+        if saved & ERROR_FLAGS:             # raised before (NumPy's casting): start clean
+            clear_fp_flags(saved)
+        bits = 0
+        for block in range(start, stop, BLOCK):
+            end = min(block + BLOCK, stop)
+            results, step = (buffer - block * item, item) if in_place else (out, so)
+            found = compute(variant, a0, a1, a2, results, s0, s1, s2, step, block, end)
+            if found or raised_fp_flags() != 0:
+                bits |= rescan(a0, a1, a2, results, s0, s1, s2, step, block, end)
+                clear_fp_flags(saved)       # the test itself raises "invalid" on a NaN
+            if in_place:
+                copy(results, out, so, block, end)
+        return bits
 
     return _jit(segment, f"{prefix}_segment", nogil=True)
 
 
 def make_threaded(segment, prefix: str, chunk: int = PARALLEL_CHUNK):
-    """Split ``[0, n)`` in chunks run by Numba's thread pool."""
+    """Split ``[0, n)`` in chunks run by Numba's thread pool; the chunks' flag bits merged."""
 
     def threaded(a0, a1, a2, out, s0, s1, s2, so, n):
         chunks = (n + chunk - 1) // chunk
+        overflows = invalids = divides = 0      # prange reduces sums, not ORs: count chunks
         for c in prange(chunks):
             start = c * chunk
-            segment(a0, a1, a2, out, s0, s1, s2, so, start, min(start + chunk, n))
+            saved = save_fp_flags()         # this worker's state, put back after its chunk
+            bits = segment(a0, a1, a2, out, s0, s1, s2, so, start, min(start + chunk, n), saved)
+            restore_fp_flags(saved, 0)
+            overflows += (bits & FE_OVERFLOW) != 0
+            invalids += (bits & FE_INVALID) != 0
+            divides += (bits & FE_DIVBYZERO) != 0
+        return _exception_bits(overflows > 0, invalids > 0, divides > 0)
 
     return _jit(threaded, f"{prefix}_threaded", parallel=True, nogil=True)
-
-
-def make_whole(segment, prefix: str):
-    """The serial counterpart of :func:`make_threaded` (same signature)."""
-
-    def whole(a0, a1, a2, out, s0, s1, s2, so, n):
-        segment(a0, a1, a2, out, s0, s1, s2, so, 0, n)
-
-    return _jit(whole, f"{prefix}_whole", nogil=True)
 
 
 def make_loop(spec: FunctionSpec, char: str, parallel: bool):
@@ -165,7 +334,7 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
         _launch_threads()
         threaded = make_threaded(segment, prefix)
     else:
-        threaded = make_whole(segment, prefix)   # never called; same signature as threaded
+        threaded = None                 # its branch below is pruned before typing
     nin = spec.nin
     chunk = PARALLEL_CHUNK
 
@@ -181,11 +350,11 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
         so = steps[nin]
         flags = save_fp_flags()
         if parallel and n > chunk and try_enter_parallel_region():
-            threaded(a0, a1, a2, out, s0, s1, s2, so, n)
+            raised = threaded(a0, a1, a2, out, s0, s1, s2, so, n)
             leave_parallel_region()
         else:
-            segment(a0, a1, a2, out, s0, s1, s2, so, 0, n)
-        restore_fp_flags(flags)
+            raised = segment(a0, a1, a2, out, s0, s1, s2, so, np.intp(0), n, flags)
+        restore_fp_flags(flags, raised)
 
     loop.__qualname__ = loop.__name__ = f"{prefix}_loop"
     return _compile_cached(loop)

@@ -18,6 +18,9 @@ class FunctionSpec:
     math: str
     kind: str = "exp"              # "exp": exp-heavy; "cheap": a few flops (threshold choice)
     alpha_rule: str | None = None  # None | "nonzero" | "nonnegative" | "positive" (scalar alpha)
+    #: The branch taken for a negative x (or y) divides it by alpha: with alpha == 0 (inside an
+    #: array alpha) that is a division by zero, reported as NumPy reports it (``_loops``).
+    divides_by_alpha: bool = False
     example: str = ""
 
     @property
@@ -38,6 +41,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  example=">>> numelu.selu([-1.0, 0.0, 2.0])\narray([-1.11133074,  0.        ,  2.10140197])"),
     FunctionSpec("celu", scalar.celu, ("x", "alpha"),
                  "alpha * expm1(x / alpha) if x < 0 else x", alpha_rule="nonzero",
+                 divides_by_alpha=True,
                  example=">>> numelu.celu([-1.0, 0.0, 2.0], 2.0)\narray([-0.78693868,  0.        ,  2.        ])"),
     FunctionSpec("elu_derivative", scalar.elu_derivative, ("x", "alpha"),
                  "1 if x > 0 else alpha * exp(x)",
@@ -47,6 +51,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  example=">>> numelu.selu_derivative([-1.0, 0.0, 2.0])\narray([0.6467686 , 1.75809934, 1.05070099])"),
     FunctionSpec("celu_derivative", scalar.celu_derivative, ("x", "alpha"),
                  "1 if x > 0 else exp(x / alpha)", alpha_rule="nonzero",
+                 divides_by_alpha=True,
                  example=">>> numelu.celu_derivative([-1.0, 0.0, 2.0], 2.0)\narray([0.60653066, 1.        , 1.        ])"),
     FunctionSpec("elu_derivative_from_output", scalar.elu_derivative_from_output, ("y", "alpha"),
                  "1 if y > 0 else y + alpha", kind="cheap", alpha_rule="nonnegative",
@@ -56,6 +61,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  example=">>> numelu.selu_derivative_from_output([-1.0, 0.0, 2.0])\narray([0.75809934, 1.75809934, 1.05070099])"),
     FunctionSpec("celu_derivative_from_output", scalar.celu_derivative_from_output, ("y", "alpha"),
                  "1 if y > 0 else y / alpha + 1", kind="cheap", alpha_rule="positive",
+                 divides_by_alpha=True,
                  example=">>> numelu.celu_derivative_from_output([-0.5, 0.0, 2.0], 2.0)\narray([0.75, 1.  , 1.  ])"),
     FunctionSpec("elu_backward", scalar.elu_backward, ("grad", "x", "alpha"),
                  "grad * (1 if x > 0 else alpha * exp(x))",
@@ -65,6 +71,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  example=">>> numelu.selu_backward([2.0, 2.0], [-1.0, 3.0])\narray([1.29353721, 2.10140197])"),
     FunctionSpec("celu_backward", scalar.celu_backward, ("grad", "x", "alpha"),
                  "grad * (1 if x > 0 else exp(x / alpha))", alpha_rule="nonzero",
+                 divides_by_alpha=True,
                  example=">>> numelu.celu_backward([2.0, 2.0], [-1.0, 3.0], 2.0)\narray([1.21306132, 2.        ])"),
 )
 
