@@ -16,10 +16,13 @@ objects wherever NumPy's result depends on them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import numbers
+import sys
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -183,7 +186,7 @@ class ElementwiseFunction:
         probes = [np.empty(0, a.dtype) if hasattr(a, "dtype") else a for a in args]
         return self._ufunc("cpu")(*probes).dtype
 
-    def _checked(self, args: tuple) -> tuple[tuple, int]:
+    def _checked(self, args: tuple, names: Sequence[str] | None = None) -> tuple[tuple, int]:
         """The inputs to hand to the ufunc, and the size of the largest array among them.
 
         Each input's dtype is checked on its array conversion (SPEC section 6: a TypeError
@@ -194,6 +197,9 @@ class ElementwiseFunction:
         the result's type by its own rules, as for ``np.exp``; other inputs (lists, tuples,
         array-likes without ``__array_wrap__``) are handed over converted, which NumPy would do
         the same way, without converting them a second time.
+
+        ``names``: what the errors call each of ``args`` (a ufunc method's operands); given,
+        the scalar ``alpha`` is left to the caller to check.
         """
         passed, arrays = [], []
         size = None
@@ -209,13 +215,13 @@ class ElementwiseFunction:
                 if not hasattr(value, "__array_wrap__"):
                     value = array
             if array.dtype.kind in BAD_KINDS:
-                raise bad_dtype(self.spec.name, f"input {self.spec.inputs[position]!r}",
-                                array.dtype)
+                what = (self.spec.inputs if names is None else names)[position]
+                raise bad_dtype(self.spec.name, f"input {what!r}", array.dtype)
             if isinstance(array, np.ndarray) and (size is None or array.size > size):
                 size = array.size
             passed.append(value)
             arrays.append(array)
-        if self.spec.alpha_rule is not None:
+        if self.spec.alpha_rule is not None and names is None:
             self._check_alpha(arrays[-1])
         return tuple(passed), 1 if size is None else size
 
@@ -237,20 +243,93 @@ class ElementwiseFunction:
             raise ValueError(f"numelu.{self.spec.name} needs {need}, got alpha={alpha!r}")
 
     # ------------------------------------------------------------------ ufunc methods
+    #
+    # outer, reduce, accumulate, reduceat and at run the genuine CPU ufunc's own method, so NumPy
+    # does everything as for any ufunc (a method that needs a binary function is NumPy's
+    # ValueError for the others, before any input is read); the dispatcher adds SPEC 6's dtype
+    # TypeError and the scalar alpha check, as for a call, and hands another library's arrays
+    # (Dask, xarray) to that library as NumPy would.
 
-    def outer(self, *args: Any, target: str | None = None, **kwargs: Any):
-        """``outer`` as on a NumPy ufunc: the function of every combination of the inputs."""
+    def _method_ufunc(self, method: str, target: str | None, chain: bool = False) -> np.ufunc:
+        """The genuine ufunc whose ``method`` runs: ``target=`` > ``config()`` >
+        ``NUMELU_TARGET``, "auto" being the serial one (as for another library's arrays).
+
+        ``chain``: a method that folds the function along an axis (``reduce``, ``accumulate``,
+        ``reduceat``), whose every step needs the one before: always the serial ufunc (the
+        threaded loop would split a long run of such steps over threads).
+        """
         chosen = _config.current().target if target is None else _config.check_target(target)
         if chosen == "cuda":
-            raise NotImplementedError(f"numelu.{self.spec.name}.outer runs on the CPU only")
-        ufunc = self._ufunc("parallel" if chosen == "parallel" else "cpu")
+            raise NotImplementedError(f"numelu.{self.spec.name}.{method} runs on the CPU only")
+        return self._ufunc("parallel" if chosen == "parallel" and not chain else "cpu")
+
+    def _run_method(self, ufunc: np.ufunc, method: str, args: tuple, kwargs: dict,
+                    data: dict[int, str], alpha: int | None = None) -> Any:
+        """``ufunc.<method>(*args, **kwargs)`` after SPEC 6's checks of the operands at the
+        positions ``data`` (position -> name for the error) and of a scalar alpha at ``alpha``."""
+        positions = [p for p in data if p < len(args)]
+        operands = tuple(args[p] for p in positions)
+        names = [data[p] for p in positions]
+        run = getattr(ufunc, method)
+        if any(map(_has_ufunc_override, operands)) or _any_override(kwargs.get("out")):
+            check_other_library_inputs(self.spec, operands, names)
+            if alpha is not None and alpha < len(args) and self.spec.alpha_rule is not None:
+                self._check_alpha(args[alpha])
+            if method == "outer" and _only_dask_overrides(operands):
+                return _dask_outer(ufunc, operands, kwargs)
+            return run(*args, **kwargs)
+        passed = list(args)
+        for position, value in zip(positions, self._checked(operands, names)[0], strict=True):
+            passed[position] = value
+        if alpha is not None and alpha < len(args) and self.spec.alpha_rule is not None:
+            self._check_alpha(passed[alpha])
+        return run(*passed, **kwargs)
+
+    def outer(self, *args: Any, target: str | None = None, **kwargs: Any):
+        """``outer(A, B, /, **kwargs)`` as on a NumPy ufunc (:meth:`numpy.ufunc.outer`): the
+        function of every pair of elements of ``A`` and ``B``."""
+        ufunc = self._method_ufunc("outer", target)
         if self.spec.nin != 2 or len(args) != 2:
             return ufunc.outer(*args, **kwargs)     # NumPy's own error, before any input is read
-        if any(map(_has_ufunc_override, args)):
-            check_other_library_inputs(self.spec, args)
-        else:
-            args = self._checked(args)[0]
-        return ufunc.outer(*args, **kwargs)
+        return self._run_method(ufunc, "outer", args, kwargs, dict(enumerate(self.spec.inputs)),
+                                alpha=1)
+
+    def _fold(self, method: str, args: tuple, kwargs: dict, target: str | None) -> Any:
+        """``reduce``, ``accumulate`` or ``reduceat``: the operand ``array`` (by position or
+        keyword) is checked as an input is."""
+        ufunc = self._method_ufunc(method, target, chain=True)
+        if self.spec.nin != 2:
+            return getattr(ufunc, method)(*args, **kwargs)     # NumPy's ValueError
+        if not args and "array" in kwargs:
+            args = (kwargs.pop("array"),)
+        return self._run_method(ufunc, method, args, kwargs, {0: "array"})
+
+    def reduce(self, *args: Any, target: str | None = None, **kwargs: Any):
+        """``reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=<no value>,
+        where=True)`` as on a NumPy ufunc (:meth:`numpy.ufunc.reduce`): the function applied
+        along ``axis`` in order, ``f(f(a0, a1), a2)...``, the running result as the first input
+        (binary functions only; no identity, so an empty axis needs ``initial``)."""
+        return self._fold("reduce", args, kwargs, target)
+
+    def accumulate(self, *args: Any, target: str | None = None, **kwargs: Any):
+        """``accumulate(array, axis=0, dtype=None, out=None)`` as on a NumPy ufunc
+        (:meth:`numpy.ufunc.accumulate`): every intermediate result of :meth:`reduce`."""
+        return self._fold("accumulate", args, kwargs, target)
+
+    def reduceat(self, *args: Any, target: str | None = None, **kwargs: Any):
+        """``reduceat(array, indices, axis=0, dtype=None, out=None)`` as on a NumPy ufunc
+        (:meth:`numpy.ufunc.reduceat`): :meth:`reduce` over the slices that ``indices`` start."""
+        return self._fold("reduceat", args, kwargs, target)
+
+    def at(self, *args: Any, target: str | None = None) -> None:
+        """``at(a, indices, b=None, /)`` as on a NumPy ufunc (:meth:`numpy.ufunc.at`): ``a``
+        updated in place at ``indices`` (repeated indices applied once each, in order), with
+        ``b`` as the second input of a binary function."""
+        ufunc = self._method_ufunc("at", target)
+        if self.spec.nin > 2 or len(args) != self.spec.nin + 1:
+            return ufunc.at(*args)              # NumPy's own error, before any input is read
+        inputs = self.spec.inputs
+        return self._run_method(ufunc, "at", args, {}, {0: inputs[0], 2: inputs[-1]}, alpha=2)
 
     def __repr__(self) -> str:
         return f"<numelu function {self.spec.name!r} ({', '.join(self.spec.inputs)})>"
@@ -262,6 +341,30 @@ class ElementwiseFunction:
 def _any_override(out: Any) -> bool:
     outs = out if isinstance(out, tuple) else (out,)
     return any(map(_has_ufunc_override, outs))
+
+
+def _only_dask_overrides(values: tuple) -> bool:
+    """True if every one of ``values`` that overrides ``__array_ufunc__`` is a Dask array (Dask
+    is not imported to find out)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and all(
+        isinstance(v, dask_array.Array) for v in values if _has_ufunc_override(v))
+
+
+def _dask_outer(ufunc: np.ufunc, operands: tuple, kwargs: dict) -> Any:
+    """``ufunc.outer`` of Dask arrays, lazy, block by block: what Dask gives for NumPy's own
+    ufuncs (``np.add.outer(dask_array, x)``).  Dask's ``__array_ufunc__`` refuses ufuncs that
+    NumPy does not define (it looks them up by name), so its recipe is followed here."""
+    import dask.array
+
+    if "out" in kwargs:
+        raise ValueError("`out` kwarg not supported")       # Dask's answer for NumPy's ufuncs
+    a, b = (dask.array.asarray(value) for value in operands)
+    function = functools.partial(ufunc.outer, **kwargs) if kwargs else ufunc.outer
+    dtype = function(np.empty((0,) * a.ndim, a.dtype), np.empty((0,) * b.ndim, b.dtype)).dtype
+    index = tuple(range(a.ndim + b.ndim))
+    return dask.array.blockwise(function, index, a, index[:a.ndim], b, index[a.ndim:],
+                                dtype=dtype, token=f"{ufunc.__name__}.outer")
 
 
 def _signature(spec: FunctionSpec) -> inspect.Signature:

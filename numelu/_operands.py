@@ -8,7 +8,7 @@ Imports nothing beyond NumPy, so ``import numelu`` stays free of ``numba.cuda``.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,13 +41,15 @@ def bad_dtype(name: str, what: str, dtype: Any) -> TypeError | None:
                      "inputs are supported")
 
 
-def check_other_library_inputs(spec, args: tuple) -> None:
+def check_other_library_inputs(spec, args: tuple, names: Sequence[str] | None = None) -> None:
     """SPEC section 6 before an input is handed to another library's ``__array_ufunc__``.
 
     Each input's ``dtype`` attribute is checked where it has one (a Dask or xarray array, a
     pandas Series, a NumPy array beside them), each of a DataFrame's or Dataset's ``dtypes``,
     and Python complex, str and bytes scalars; lists and other values are left to the library.
+    ``names``: what the error calls each of ``args`` (default: the function's inputs).
     """
+    names = spec.inputs if names is None else names
     for position, value in enumerate(args):
         dtypes = getattr(value, "dtype", None)
         if dtypes is not None:
@@ -61,7 +63,7 @@ def check_other_library_inputs(spec, args: tuple) -> None:
             elif not isinstance(dtypes, Iterable):
                 continue
         for dtype in dtypes:
-            error = bad_dtype(spec.name, f"input {spec.inputs[position]!r}", dtype)
+            error = bad_dtype(spec.name, f"input {names[position]!r}", dtype)
             if error is not None:
                 raise error
 
