@@ -156,7 +156,7 @@ class ElementwiseFunction:
 
         settings = _config.current()
         chosen = settings.target if target is None else _config.check_target(target)
-        if chosen == "cuda" or (chosen == "auto" and any(map(is_device_array, args))):
+        if chosen == "cuda" or (chosen == "auto" and _any_device_operand(args, out, kwargs)):
             from numelu import _cuda
 
             return _cuda.call(self, args, kwargs)
@@ -341,6 +341,14 @@ class ElementwiseFunction:
 def _any_override(out: Any) -> bool:
     outs = out if isinstance(out, tuple) else (out,)
     return any(map(_has_ufunc_override, outs))
+
+
+def _any_device_operand(args: tuple, out: Any, kwargs: dict) -> bool:
+    """SPEC 5 rule 2: a device array among the inputs, ``out`` (an array or a tuple) or
+    ``where=`` (the CUDA path then refuses host arrays beside it, with its "mixed" error)."""
+    outs = out if isinstance(out, tuple) else (out,)
+    return (any(map(is_device_array, args)) or any(map(is_device_array, outs))
+            or is_device_array(kwargs.get("where")))
 
 
 def _only_dask_overrides(values: tuple) -> bool:

@@ -13,7 +13,8 @@ float64):
 * ``out=`` (preallocated, in place, partially overlapping an input), ``where=``;
 plus type promotion (NEP 50, float16, integers, ``dtype=``, ``casting=``), errors, 0-d and
 empty input, and a user's own ``@cuda.jit`` kernel calling ``numelu.scalar.elu``; and the
-dispatcher (``dispatch``): simulator device arrays go to CUDA without ``target=``; and host
+dispatcher (``dispatch``): simulator device arrays go to CUDA without ``target=`` (as inputs,
+``out=`` or ``where=``; beside host arrays, the "mixed" error); and host
 inputs with ``target="cuda"`` (``host``) come back as NumPy's ufuncs return them (ndarray
 subclasses, array-likes with ``__array_wrap__``), a masked array being refused.
 
@@ -348,6 +349,23 @@ def run_dispatch(rng) -> None:
         check("auto out=device", out, reference("elu", (x, 0.5)), np.float64)
     expect_error("auto: device and host inputs mixed", TypeError,
                  lambda: numelu.elu_backward(dg, x, 1.0), "mixed")
+    # a device out= or where= beside host inputs: the same "mixed" error (NumPy's own was
+    # "return arrays must be of ArrayType"; a device where= gave uninitialised memory)
+    for label, call in [
+            ("host input, device out=", lambda: numelu.elu(x, out=cuda.device_array(8))),
+            ("host input, device out= tuple",
+             lambda: numelu.elu(x, 0.5, out=(cuda.device_array(8),))),
+            ("host inputs, device out=", lambda: numelu.elu_backward(g, x, 0.5,
+                                                                     out=cuda.device_array(8))),
+            ("host input, device where=", lambda: numelu.elu(x, where=cuda.to_device(x > 0))),
+            ("host input and out=, device where=",
+             lambda: numelu.elu(x, out=np.empty(8), where=cuda.to_device(x > 0)))]:
+        expect_error(f"auto: {label}", TypeError, call, "host (NumPy) and device (CUDA) arrays "
+                     "mixed")
+    out = cuda.device_array(())
+    if numelu.elu(-1.0, 0.5, out=out) is not out:
+        failures.append("auto elu(python scalar, out=device) did not return out")
+    check("auto scalar input, out=device", out, reference("elu", (-1.0, 0.5)), np.float64)
 
 
 def run_host_types(rng) -> None:

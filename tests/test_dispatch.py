@@ -733,6 +733,31 @@ def test_loop_types_and_refused_kinds_are_defined_once():
     assert not hasattr(_cuda, "_bad_dtype")
 
 
+def test_device_out_or_where_goes_to_cuda(monkeypatch):
+    """Rule 2 for a device ``out=`` (array or 1-tuple) or ``where=`` beside host inputs: the
+    CUDA path, which refuses the mix with its "mixed" error (tests/cuda_sim_check.py dispatch
+    checks that error under the simulator); NumPy's error was "return arrays must be of
+    ArrayType".  An explicit host target still hands them to NumPy."""
+    from numelu import _cuda
+
+    seen = []
+    monkeypatch.setattr(_cuda, "call", lambda function, args, kwargs: seen.append(
+        dict(kwargs)) or "cuda-result")
+    x, device = np.ones(3), FakeDeviceArray()
+    assert numelu.elu(x, out=device) == "cuda-result"
+    assert numelu.elu(x, 0.5, out=(device,)) == "cuda-result"
+    assert numelu.elu_backward(x, x, out=device) == "cuda-result"
+    assert numelu.elu(x, where=device) == "cuda-result"
+    assert numelu.elu(x, device) == "cuda-result"
+    assert seen[0]["out"] is device and seen[1]["out"] == (device,)
+    assert seen[3]["where"] is device
+    with pytest.raises(TypeError, match="return arrays must be of ArrayType"):
+        np.exp(x, out=device)
+    with pytest.raises(TypeError, match="return arrays must be of ArrayType"):
+        numelu.elu(x, out=device, target="cpu")
+    assert len(seen) == 5
+
+
 def test_device_array_routing_is_decided_before_cpu(monkeypatch):
     """Rule 2: auto + a __cuda_array_interface__ input -> the CUDA path (whatever it does)."""
     from numelu import _cuda
