@@ -13,9 +13,12 @@ ufunc's are.  It handles exactly the common case
 * no keyword but ``alpha=``, ``out=`` (an exact ``ndarray``) and ``target=`` ("auto", "cpu",
   "parallel"),
 
-and calls the serial or threaded ufunc directly; every other call (scalars, other array types,
-CUDA, ``where=``/``dtype=``/..., errors) goes to the general path, ``ElementwiseFunction._call``,
-which applies the same rules in full.
+and calls the serial or threaded ufunc directly.  Scalar calls (``elu(-1.0)``,
+``elu_backward(0.5, -1.0, 2.0)``) are fast too: every data input a Python float, int or bool or a
+NumPy scalar of a real dtype, no ``out=``, the same ``alpha`` and keywords; the ufunc returns the
+NumPy scalar it returns for them.  Every other call (other array types, arrays mixed with
+scalars, CUDA, ``where=``/``dtype=``/..., errors) goes to the general path,
+``ElementwiseFunction._call``, which applies the same rules in full.
 
 One more fixed cost is avoided: NumPy converts a Python float operand to an array on every call
 (about 0.2 us).  When the data inputs are all float32 or all float64, the scalar ``alpha`` is
@@ -57,6 +60,14 @@ ALPHA_CACHES: dict[str, AlphaCache] = {char: _NO_CACHE for char in FAST_CHARS}
 ALPHA_CACHES.update(f=AlphaCache("f"), d=AlphaCache("d"))
 _ALPHA_CACHE_LIMIT = 256
 
+#: Per scalar type the fast path accepts as a data input: the alpha cache it uses.  Python
+#: float, int and bool are weak (NEP 50): alone, or beside np.float64, the loop is float64, so
+#: they share np.float64's cache; data of two different caches pass alpha as given.
+SCALAR_CACHES: dict[type, AlphaCache] = {np.dtype(char).type: ALPHA_CACHES[char]
+                                         for char in FAST_CHARS}
+SCALAR_CACHES.update({float: ALPHA_CACHES["d"], int: ALPHA_CACHES["d"],
+                      bool: ALPHA_CACHES["d"]})
+
 
 def weak_alpha(alpha: float, cache: AlphaCache) -> np.ndarray | float:
     """``alpha`` as NumPy would use it next to data of ``cache.char``: a 0-d array of that dtype.
@@ -96,6 +107,18 @@ def __call__(self, {params}*more, out=_MISSING, target=None, **kwargs):
                 if out is _MISSING:
                     return ufunc({arguments})
                 return ufunc({arguments}, out)          # positional out: parsed faster
+    elif type({first}) in _SCALAR_CACHES and not kwargs and not more and out is _MISSING:
+        cache = _SCALAR_CACHES[type({first})]
+        size = 1
+{scalar_others}{alpha}
+        if cache is not None:
+            settings = _context_settings(_ENVIRONMENT[0]) or _settings()
+            chosen = settings.target if target is None else target
+            if chosen == "auto":
+                chosen = "parallel" if size >= settings.thresholds[{kind!r}] else "cpu"
+            ufunc = self._cpu_ufuncs.get(chosen)
+            if ufunc is not None:
+                return ufunc({arguments})               # a NumPy scalar, as the ufunc gives
     # everything else, with the caller's own arguments
     return self._call({given}(({params_tuple}), more, kwargs), out, target, kwargs)
 '''
@@ -109,6 +132,14 @@ _OTHER = '''\
                 size = {name}.size
             if cache is not None:
                 cache = _NO_CACHE       # mixed dtypes: alpha stays a Python float
+        else:
+            cache = None
+'''
+
+_SCALAR_OTHER = '''\
+        if type({name}) in _SCALAR_CACHES:
+            if _SCALAR_CACHES[type({name})] is not cache and cache is not None:
+                cache = _NO_CACHE       # e.g. a Python float beside np.float32: alpha as given
         else:
             cache = None
 '''
@@ -161,6 +192,7 @@ def call_source(spec: FunctionSpec) -> str:
         params=params, first=first, kind=spec.kind,
         given="_given_alpha" if spec.has_alpha else "_given",
         others="".join(_OTHER.format(name=name) for name in others),
+        scalar_others="".join(_SCALAR_OTHER.format(name=name) for name in others),
         alpha=_ALPHA if spec.has_alpha else "",
         arguments=", ".join("fast_alpha" if name == "alpha" else name for name in spec.inputs),
         params_tuple=", ".join(spec.inputs) + ("," if spec.nin == 1 else ""),
@@ -175,7 +207,8 @@ def make_call(spec: FunctionSpec) -> Callable:
     the function as they would a Python function's, not ``elu.__call__``.
     """
     namespace = {"_MISSING": _config.MISSING, "_ndarray": np.ndarray, "_FAST_CHARS": FAST_CHARS,
-                 "_ALPHA_CACHES": ALPHA_CACHES, "_NO_CACHE": _NO_CACHE, "_weak_alpha": weak_alpha,
+                 "_ALPHA_CACHES": ALPHA_CACHES, "_SCALAR_CACHES": SCALAR_CACHES,
+                 "_NO_CACHE": _NO_CACHE, "_weak_alpha": weak_alpha,
                  "_settings": _config.current, "_context_settings": _config.context_settings,
                  "_ENVIRONMENT": _config.ENVIRONMENT, "_given": _given,
                  "_given_alpha": _given_alpha}

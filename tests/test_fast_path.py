@@ -17,8 +17,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numelu
-from numelu import _fast_path
+from numelu import _config, _fast_path
 from numelu._table import FUNCTIONS
+
+# Hypothesis imports libcst to suggest a patch when a property fails; under this project's
+# ``filterwarnings = error`` a DeprecationWarning from that import turns the failure report
+# into an INTERNALERROR (as in test_ufunc_protocol.py).  Import it once here, quietly.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except ImportError:  # pragma: no cover - libcst absent: nothing to pre-import
+        pass
 
 ALPHA_FUNCTIONS = [spec.name for spec in FUNCTIONS if spec.has_alpha]
 
@@ -242,3 +252,117 @@ def test_argument_errors_name_the_function_as_python_does(spec):
         _type_error(reference, *args, **kwargs)            # a TypeError for Python too
         assert message.startswith(f"{spec.name}() "), message
         assert "__call__" not in message
+
+
+# --------------------------------------------------------------------------- scalar inputs
+
+#: scalar types a data input may have on the fast path, and some that take the general path
+SCALAR_TYPES = [float, int, bool, np.float64, np.float32, np.float16, np.int8, np.int32,
+                np.int64, np.uint16, np.bool_]
+
+
+def _scalar(kind, value: float):
+    if kind is bool or kind is np.bool_:
+        return kind(value > 0)
+    if kind in (int, np.int8, np.int32, np.int64, np.uint16):
+        limit = 100 if kind is not np.uint16 else 0
+        return kind(max(-limit, min(100, int(value))) if np.isfinite(value) else 3)
+    with np.errstate(over="ignore"):         # a float32 value beyond float16's range: inf
+        return kind(value)
+
+
+def _outcome(function, *args):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = function(*args)
+        except Exception as error:  # noqa: BLE001 - compared with the genuine ufunc's
+            result = (type(error), str(error))
+    return result, sorted({str(w.category) for w in caught})
+
+
+def assert_same_scalar(result, expected) -> None:
+    assert type(result) is type(expected)
+    if isinstance(expected, tuple):
+        assert result == expected
+        return
+    assert np.array_equal(result, expected, equal_nan=True)
+    assert np.signbit(result) == np.signbit(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(list(numelu.FUNCTIONS_BY_NAME)), data=st.data(),
+       kinds=st.lists(st.sampled_from(SCALAR_TYPES), min_size=2, max_size=2),
+       values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=2,
+                       max_size=2),
+       alpha=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
+                       st.sampled_from([0.5, 2.0, np.float32(0.5), np.float64(-1.0), 3])))
+def test_scalar_inputs_give_what_the_genuine_ufunc_gives(name, data, kinds, values, alpha):
+    """Python and NumPy scalars of every real kind, alpha missing or of any value and type: the
+    NumPy scalar the genuine ufunc returns (type, dtype, bits), its warnings, or its error
+    (SPEC 6 and the alpha rules included, which the general path raises)."""
+    function = numelu.FUNCTIONS_BY_NAME[name]
+    spec = function.spec
+    args = [_scalar(kind, value) for kind, value in zip(kinds, values, strict=True)]
+    args = args[:spec.nin - spec.has_alpha] + ([] if alpha is None else [alpha])
+    got = _outcome(function, *args)
+    general = _outcome(lambda *a: function._call(a, _config.MISSING, None, {}), *args)
+    assert_same_scalar(got[0], general[0])       # the general path: SPEC's checks in full
+    assert got[1] == general[1]
+    if not (isinstance(general[0], tuple) and general[0][0] is ValueError):   # alpha rules
+        genuine = args if alpha is not None or not spec.has_alpha else [*args, 1.0]
+        expected = _outcome(function.cpu, *genuine)
+        assert_same_scalar(got[0], expected[0])
+        assert got[1] == expected[1]
+
+
+@pytest.mark.parametrize("name", list(numelu.FUNCTIONS_BY_NAME))
+def test_scalar_calls_take_the_fast_path(name, monkeypatch):
+    """The common scalar calls never reach the general path; each gives the genuine ufunc's
+    NumPy scalar."""
+    function = numelu.FUNCTIONS_BY_NAME[name]
+    spec = function.spec
+    function(*[np.ones(2)] * (spec.nin - spec.has_alpha), target="cpu")     # built
+    function(*[np.ones(2)] * (spec.nin - spec.has_alpha), target="parallel")
+    entered = []
+    original = type(function)._call
+    monkeypatch.setattr(type(function), "_call", lambda self, *a: entered.append(a) or
+                        original(self, *a))
+    data = spec.nin - spec.has_alpha
+    calls = [[-1.0] * data, [-1] * data, [np.float64(-1.5)] * data, [np.float32(-1.5)] * data,
+             [np.float16(-0.5)] * data, [np.int8(-2)] * data, [True] * data,
+             [-1.0, np.float32(2.0)][:data]]
+    for args in calls:
+        alphas = [(), (0.5,)] if spec.has_alpha else [()]
+        for alpha in alphas:
+            for target in (None, "cpu", "parallel", "auto"):
+                kwargs = {} if target is None else {"target": target}
+                result = function(*args, *alpha, **kwargs)
+                expected = function.cpu(*args, *(alpha or ((1.0,) if spec.has_alpha else ())))
+                assert_same_scalar(result, expected)
+    if spec.has_alpha:
+        assert_same_scalar(function(*calls[0], alpha=0.5), function.cpu(*calls[0], 0.5))
+    assert entered == []
+
+
+def test_scalar_calls_keep_every_check():
+    """What the fast path does not take goes to the general path, with the SPEC's errors."""
+    with pytest.raises(TypeError, match="numelu.elu: input 'x' has complex"):
+        numelu.elu(1j)
+    with pytest.raises(TypeError, match="numelu.elu_backward: input 'x' has complex"):
+        numelu.elu_backward(1.0, 1j)
+    with pytest.raises(ValueError, match="alpha != 0"):
+        numelu.celu(-1.0, 0.0)
+    with pytest.raises(ValueError, match="alpha >= 0"):
+        numelu.elu_derivative_from_output(-0.5, -1.0)
+    with pytest.raises(ValueError, match="valid targets"):
+        numelu.elu(-1.0, target="gpu")
+    with pytest.raises(TypeError, match="got multiple values for argument 'alpha'"):
+        numelu.elu(-1.0, 0.5, alpha=0.5)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        numelu.elu(-1.0, bogus=1)
+    out = np.empty(())
+    assert numelu.elu(-1.0, out=out) is out and out == numelu.elu.cpu(-1.0, 1.0)
+    assert (_outcome(numelu.elu, np.longdouble(-1.0))        # no loop: NumPy's answer
+            == _outcome(numelu.elu.cpu, np.longdouble(-1.0), 1.0))
+    assert numelu.elu(-1.0, np.array([1.0, 2.0])).shape == (2,)
