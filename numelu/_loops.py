@@ -254,6 +254,21 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
             divide |= d
         return _exception_bits(overflow, invalid, divide)
 
+    def sequential(a0, a1, a2, out, s0, s1, s2, so, start, stop):
+        """Element by element in order, each result stored before the next element's inputs
+        are loaded, and its flags decided on the spot: for an ``out`` of stride 0, which NumPy
+        passes only for a reduction (``out`` is then also the first input, the running value:
+        each element needs the one before)."""
+        overflow = invalid = divide = False
+        for i in range(start, stop):
+            v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
+            store(out, i * so, call(v0, v1, v2))
+            o, n, d = check(load(out, i * so), v0, v1, v2)
+            overflow |= o
+            invalid |= n
+            divide |= d
+        return _exception_bits(overflow, invalid, divide)
+
     def copy(results, out, so, start, stop):
         if so == item:                      # a constant stride: this loop vectorises
             for i in range(start, stop):
@@ -268,11 +283,14 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     strided = _jit(strided, f"{prefix}_strided", inline="always")
     compute = _jit(compute, f"{prefix}_compute", nogil=True)
     rescan = _jit(rescan, f"{prefix}_rescan", nogil=True)
+    sequential = _jit(sequential, f"{prefix}_sequential", nogil=True)
     copy = _jit(copy, f"{prefix}_copy", inline="always")
 
     def segment(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
         """``saved``: the thread's floating-point state on entry (``save_fp_flags``); the
         caller restores it."""
+        if so == 0:
+            return sequential(a0, a1, a2, out, s0, s1, s2, so, start, stop)
         data_contiguous = s0 == item and (nin < 3 or s1 == item)
         alpha_stride = s2 if nin == 3 else s1
         if so == item and data_contiguous and (nin == 1 or alpha_stride == item):
@@ -281,9 +299,12 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
             variant = 1
         else:
             variant = 2
-        # In place (out is an input), each block's results go to a stack buffer first: the
-        # inputs stay intact for the second look, and the kernels see distinct arrays.
-        in_place = a0 == out or (nin >= 2 and a1 == out) or (nin >= 3 and a2 == out)
+        # In place (out is an input, element for element), each block's results go to a stack
+        # buffer first: the inputs stay intact for the second look, and the kernels see
+        # distinct arrays.  Any other overlap (an accumulate's out one element behind its
+        # input) is computed in order as written: LLVM keeps the order where memory overlaps.
+        in_place = ((a0 == out and s0 == so) or (nin >= 2 and a1 == out and s1 == so)
+                    or (nin >= 3 and a2 == out and s2 == so))
         buffer = _stack_block()
         if saved & ERROR_FLAGS:             # raised before (NumPy's casting): start clean
             clear_fp_flags(saved)
@@ -321,6 +342,30 @@ def make_threaded(segment, prefix: str, chunk: int = PARALLEL_CHUNK):
     return _jit(threaded, f"{prefix}_threaded", parallel=True, nogil=True)
 
 
+def _make_apart(item: int):
+    """``apart(a, s, out, so, n)``: may the elements of an input (address ``a``, stride ``s``)
+    and of ``out`` be computed in any order, as the threads do?  Yes if the input is ``out``
+    element for element, or shares no byte with it; not for a reduction (``out`` of stride 0)
+    or an accumulate (``out`` one element behind its input)."""
+
+    def apart(a, s, out, so, n):
+        if so == 0:
+            return False
+        if a == out and s == so:
+            return True
+        first, last = a, a + (n - 1) * s
+        low, high = (first, last) if s >= 0 else (last, first)
+        first, last = out, out + (n - 1) * so
+        out_low, out_high = (first, last) if so >= 0 else (last, first)
+        return high + item <= out_low or out_high + item <= low
+
+    apart.__name__ = apart.__qualname__ = f"numelu_apart_{item}"
+    return njit(**_JIT, inline="always")(apart)
+
+
+_apart = {item: _make_apart(item) for item in (2, 4, 8)}
+
+
 def make_loop(spec: FunctionSpec, char: str, parallel: bool):
     """Compile the NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d").
 
@@ -337,6 +382,7 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
         threaded = None                 # its branch below is pruned before typing
     nin = spec.nin
     chunk = PARALLEL_CHUNK
+    apart = _apart[ACCESSORS[char][2]]
 
     def loop(args, dimensions, steps, data):
         n = dimensions[0]
@@ -349,7 +395,9 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
         s2 = steps[2] if nin >= 3 else s1
         so = steps[nin]
         flags = save_fp_flags()
-        if parallel and n > chunk and try_enter_parallel_region():
+        if (parallel and n > chunk and apart(a0, s0, out, so, n)
+                and (nin < 2 or apart(a1, s1, out, so, n))
+                and (nin < 3 or apart(a2, s2, out, so, n)) and try_enter_parallel_region()):
             raised = threaded(a0, a1, a2, out, s0, s1, s2, so, n)
             leave_parallel_region()
         else:
