@@ -116,6 +116,11 @@ class Settings:
                              else self.parallel_threshold)
                       for kind, default in DEFAULT_THRESHOLDS.items()}
         object.__setattr__(self, "thresholds", thresholds)
+        # the fewest elements whose square reaches each threshold: below it, inputs cannot
+        # broadcast together (two of them) to the threshold (the fast path, without out=)
+        object.__setattr__(self, "square_roots", {
+            kind: math.isqrt(threshold - 1) + 1 if threshold > 0 else 0
+            for kind, threshold in thresholds.items()})
 
     def threshold(self, kind: str) -> int:
         """Elements from which ``"auto"`` runs the threaded kernels of this ``kind``."""

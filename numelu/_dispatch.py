@@ -5,7 +5,8 @@ Per call (SPEC section 5):
 2. an input with ``__cuda_array_interface__`` -> CUDA;
 3. an input whose type overrides ``__array_ufunc__`` (Dask, xarray, pandas) -> the genuine ufunc,
    so that library keeps control;
-4. otherwise the serial CPU ufunc below the parallel threshold, the threaded one above it.
+4. otherwise the serial CPU ufunc below the parallel threshold, the threaded one above it, by
+   the size of the result (``out``'s where given, else the inputs' broadcast).
 
 The CPU ufuncs are genuine ``numpy.ufunc`` objects (see ``_ufunc.py``), so NumPy itself does the
 broadcasting, type resolution, casting, ``out=``/``where=`` checks and overlap handling, and
@@ -38,6 +39,7 @@ from numelu._operands import (
     bad_dtype,
     check_other_library_inputs,
     is_device_array,
+    result_size,
 )
 from numelu._table import FunctionSpec
 
@@ -176,8 +178,13 @@ class ElementwiseFunction:
             # what it will pass cannot be known here without reading the library's internals.
             return self._ufunc("parallel" if chosen == "parallel" else "cpu")(*args, **kwargs)
 
-        args, size = self._checked(args)
+        args, arrays = self._checked(args)
         if chosen == "auto":
+            outs = out if isinstance(out, tuple) else (out,)
+            if len(outs) == 1 and isinstance(outs[0], np.ndarray):
+                size = outs[0].size                 # the result's size: inputs broadcast to it
+            else:
+                size = result_size(arrays)
             chosen = "parallel" if size >= settings.threshold(spec.kind) else "cpu"
         return self._ufunc(chosen)(*args, **kwargs)
 
@@ -186,8 +193,9 @@ class ElementwiseFunction:
         probes = [np.empty(0, a.dtype) if hasattr(a, "dtype") else a for a in args]
         return self._ufunc("cpu")(*probes).dtype
 
-    def _checked(self, args: tuple, names: Sequence[str] | None = None) -> tuple[tuple, int]:
-        """The inputs to hand to the ufunc, and the size of the largest array among them.
+    def _checked(self, args: tuple, names: Sequence[str] | None = None) -> tuple[tuple, list]:
+        """The inputs to hand to the ufunc, and their array conversions (NumPy and Python
+        scalars as they are).
 
         Each input's dtype is checked on its array conversion (SPEC section 6: a TypeError
         naming the function and the dtype; a ValueError for a bad scalar alpha).  NumPy is then
@@ -202,7 +210,6 @@ class ElementwiseFunction:
         the scalar ``alpha`` is left to the caller to check.
         """
         passed, arrays = [], []
-        size = None
         for position, value in enumerate(args):
             if isinstance(value, (float, int)):     # Python scalars (bool too): always real
                 passed.append(value)
@@ -217,13 +224,11 @@ class ElementwiseFunction:
             if array.dtype.kind in BAD_KINDS:
                 what = (self.spec.inputs if names is None else names)[position]
                 raise bad_dtype(self.spec.name, f"input {what!r}", array.dtype)
-            if isinstance(array, np.ndarray) and (size is None or array.size > size):
-                size = array.size
             passed.append(value)
             arrays.append(array)
         if self.spec.alpha_rule is not None and names is None:
             self._check_alpha(arrays[-1])
-        return tuple(passed), 1 if size is None else size
+        return tuple(passed), arrays
 
     def _check_alpha(self, alpha: Any) -> None:
         if type(alpha) is float and alpha > 0:

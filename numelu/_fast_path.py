@@ -20,6 +20,10 @@ NumPy scalar it returns for them.  Every other call (other array types, arrays m
 scalars, CUDA, ``where=``/``dtype=``/..., errors) goes to the general path,
 ``ElementwiseFunction._call``, which applies the same rules in full.
 
+Serial or threaded is decided by the result's size: ``out``'s where given (inputs broadcast
+into it); without ``out``, the largest input's, unless inputs of different shapes may broadcast
+together to the threshold (only where that size's square reaches it: a shape comparison then).
+
 One more fixed cost is avoided: NumPy converts a Python float operand to an array on every call
 (about 0.2 us).  When the data inputs are all float32 or all float64, the scalar ``alpha`` is
 passed as a cached read-only 0-d array of that dtype instead.  The result is identical: NEP 50
@@ -29,11 +33,13 @@ the same loop runs.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 import numpy as np
 
 from numelu import _config
+from numelu._operands import result_size
 from numelu._table import FunctionSpec
 
 #: dtype characters the fast path accepts for data inputs: bool, integers, float16/32/64.
@@ -91,71 +97,96 @@ def weak_alpha(alpha: float, cache: AlphaCache) -> np.ndarray | float:
 
 _TEMPLATE = '''\
 def __call__(self, {params}*more, out=_MISSING, target=None, **kwargs):
-    if (type({first}) is _ndarray and not kwargs and not more
-            and (out is _MISSING or type(out) is _ndarray)):
-        dtype = {first}.dtype
-        cache = _ALPHA_CACHES.get(dtype.char)      # None: not a dtype for the fast path
-        size = {first}.size
-{others}{alpha}
-        if cache is not None:
-            settings = _context_settings(_ENVIRONMENT[0]) or _settings()
-            chosen = settings.target if target is None else target
-            if chosen == "auto":
-                chosen = "parallel" if size >= settings.thresholds[{kind!r}] else "cpu"
-            ufunc = self._cpu_ufuncs.get(chosen)      # None: not built yet, or not a CPU target
-            if ufunc is not None:
-                if out is _MISSING:
-                    return ufunc({arguments})
-                return ufunc({arguments}, out)          # positional out: parsed faster
-    elif type({first}) in _SCALAR_CACHES and not kwargs and not more and out is _MISSING:
-        cache = _SCALAR_CACHES[type({first})]
-        size = 1
-{scalar_others}{alpha}
-        if cache is not None:
-            settings = _context_settings(_ENVIRONMENT[0]) or _settings()
-            chosen = settings.target if target is None else target
-            if chosen == "auto":
-                chosen = "parallel" if size >= settings.thresholds[{kind!r}] else "cpu"
-            ufunc = self._cpu_ufuncs.get(chosen)
-            if ufunc is not None:
-                return ufunc({arguments})               # a NumPy scalar, as the ufunc gives
+    if out is _MISSING:
+        if type({first}) is _ndarray and not kwargs and not more:
+{array_body}
+        elif type({first}) in _SCALAR_CACHES and not kwargs and not more:
+{scalar_body}
+    elif type(out) is _ndarray and type({first}) is _ndarray and not kwargs and not more:
+{out_body}
     # everything else, with the caller's own arguments
     return self._call({given}(({params_tuple}), more, kwargs), out, target, kwargs)
 '''
 
-_OTHER = '''\
-        if type({name}) is _ndarray and {name}.dtype is dtype:     # the common case
-            if {name}.size > size:
-                size = {name}.size
-        elif type({name}) is _ndarray and {name}.dtype.char in _FAST_CHARS:
-            if {name}.size > size:
-                size = {name}.size
-            if cache is not None:
-                cache = _NO_CACHE       # mixed dtypes: alpha stays a Python float
-        else:
-            cache = None
+#: The body for array inputs (``{size}``: the result's size, or a bound from below).
+_ARRAY_BODY = '''\
+dtype = {first}.dtype
+cache = _ALPHA_CACHES.get(dtype.char)      # None: not a dtype for the fast path
+size = {size}
+{others}{alpha}
+if cache is not None:
+    settings = _context_settings(_ENVIRONMENT[0]) or _settings()
+    chosen = settings.target if target is None else target
+    if chosen == "auto":
+{choose}
+    ufunc = self._cpu_ufuncs.get(chosen)      # None: not built yet, or not a CPU target
+    if ufunc is not None:
+        return ufunc({arguments})
 '''
 
+#: The body for scalar inputs: ``{others}`` are the scalar checks.
+_SCALAR_BODY = _ARRAY_BODY.replace(
+    "dtype = {first}.dtype\ncache = _ALPHA_CACHES.get(dtype.char)      # None: not a dtype for the "
+    "fast path\n", "cache = _SCALAR_CACHES[type({first})]\n")
+
+#: Serial or threaded by the result's size (with ``out``, or a scalar call: ``size`` is it).
+_CHOOSE = '''\
+chosen = "parallel" if size >= settings.thresholds[{kind!r}] else "cpu"
+'''
+
+#: Without ``out``: ``size`` is the largest input's; inputs of different shapes may broadcast
+#: together beyond it, which matters only where its square reaches the threshold (three inputs
+#: broadcasting together from under sqrt(threshold) elements each are not looked for).
+_CHOOSE_BROADCAST = '''\
+if size < settings.square_roots[{kind!r}]:
+    chosen = "cpu"
+else:
+    threshold = settings.thresholds[{kind!r}]
+    if size < threshold:
+        size = {exact_size}
+    chosen = "parallel" if size >= threshold else "cpu"
+'''
+
+_OTHER = '''\
+if type({name}) is _ndarray and {name}.dtype is dtype:     # the common case
+    if {name}.size > size:
+        size = {name}.size
+elif type({name}) is _ndarray and {name}.dtype.char in _FAST_CHARS:
+    if {name}.size > size:
+        size = {name}.size
+    if cache is not None:
+        cache = _NO_CACHE       # mixed dtypes: alpha stays a Python float
+else:
+    cache = None
+'''
+
+#: With ``out``: the same checks, no sizes (``out``'s is the result's).
+_OTHER_OUT = _OTHER.replace(
+    "    if {name}.size > size:\n        size = {name}.size\n", "").replace(
+    "# the common case\nelif", "# the common case\n    pass\nelif")
+
 _SCALAR_OTHER = '''\
-        if type({name}) in _SCALAR_CACHES:
-            if _SCALAR_CACHES[type({name})] is not cache and cache is not None:
-                cache = _NO_CACHE       # e.g. a Python float beside np.float32: alpha as given
-        else:
-            cache = None
+if type({name}) in _SCALAR_CACHES:
+    if _SCALAR_CACHES[type({name})] is not cache and cache is not None:
+        cache = _NO_CACHE       # e.g. a Python float beside np.float32: alpha as given
+else:
+    cache = None
 '''
 
 _ALPHA = '''\
-        fast_alpha = 1.0 if alpha is _MISSING else alpha
-        if type(fast_alpha) is float and fast_alpha > 0.0:       # valid for every alpha rule
-            if cache is not None:
-                cached = cache.get(fast_alpha)
-                fast_alpha = cached if cached is not None else _weak_alpha(fast_alpha, cache)
-        elif type(alpha) is _ndarray and alpha.ndim and alpha.dtype.char in _FAST_CHARS:
-            if alpha.size > size:
-                size = alpha.size
-        else:
-            cache = None
+fast_alpha = 1.0 if alpha is _MISSING else alpha
+if type(fast_alpha) is float and fast_alpha > 0.0:       # valid for every alpha rule
+    if cache is not None:
+        cached = cache.get(fast_alpha)
+        fast_alpha = cached if cached is not None else _weak_alpha(fast_alpha, cache)
+elif type(alpha) is _ndarray and alpha.ndim and alpha.dtype.char in _FAST_CHARS:
+    if alpha.size > size:
+        size = alpha.size
+else:
+    cache = None
 '''
+
+_ALPHA_OUT = _ALPHA.replace("    if alpha.size > size:\n        size = alpha.size\n", "    pass\n")
 
 
 def _given(values: tuple, more: tuple, kwargs: dict) -> tuple:
@@ -188,13 +219,32 @@ def call_source(spec: FunctionSpec) -> str:
     params = ", ".join([first, *(f"{name}=_MISSING" for name in others)]) + ", /, "
     if spec.has_alpha:
         params += "alpha=_MISSING, "
+    arrays = [name for name in spec.inputs if name != first]
+    exact_size = f"{first}.size"
+    if arrays:
+        same = " and ".join(f"(type({name}) is not _ndarray or {name}.shape == {first}.shape)"
+                            for name in arrays)
+        exact_size += f" if {same} else _result_size(({', '.join([first, *arrays])}))"
+    arguments = ", ".join("fast_alpha" if name == "alpha" else name for name in spec.inputs)
+    alpha, alpha_out = (_ALPHA, _ALPHA_OUT) if spec.has_alpha else ("", "")
+
+    def body(template: str, size: str, other: str, alpha: str, choose: str, call: str,
+             depth: int) -> str:
+        code = template.format(
+            first=first, size=size, others="".join(other.format(name=name) for name in others),
+            alpha=alpha, arguments=call,
+            choose=textwrap.indent(choose.format(kind=spec.kind, exact_size=exact_size), " " * 8))
+        return textwrap.indent(code, " " * depth).rstrip("\n")
+
+    no_out_choose = _CHOOSE_BROADCAST if arrays else _CHOOSE
     return _TEMPLATE.format(
-        params=params, first=first, kind=spec.kind,
+        params=params, first=first,
+        array_body=body(_ARRAY_BODY, f"{first}.size", _OTHER, alpha, no_out_choose, arguments,
+                        12),
+        scalar_body=body(_SCALAR_BODY, "1", _SCALAR_OTHER, alpha, _CHOOSE, arguments, 12),
+        out_body=body(_ARRAY_BODY, "out.size      # the result's size: inputs broadcast to it",
+                      _OTHER_OUT, alpha_out, _CHOOSE, arguments + ", out", 8),
         given="_given_alpha" if spec.has_alpha else "_given",
-        others="".join(_OTHER.format(name=name) for name in others),
-        scalar_others="".join(_SCALAR_OTHER.format(name=name) for name in others),
-        alpha=_ALPHA if spec.has_alpha else "",
-        arguments=", ".join("fast_alpha" if name == "alpha" else name for name in spec.inputs),
         params_tuple=", ".join(spec.inputs) + ("," if spec.nin == 1 else ""),
     )
 
@@ -211,6 +261,7 @@ def make_call(spec: FunctionSpec) -> Callable:
                  "_NO_CACHE": _NO_CACHE, "_weak_alpha": weak_alpha,
                  "_settings": _config.current, "_context_settings": _config.context_settings,
                  "_ENVIRONMENT": _config.ENVIRONMENT, "_given": _given,
+                 "_result_size": result_size,
                  "_given_alpha": _given_alpha}
     exec(compile(call_source(spec), f"<numelu.{spec.name}.__call__>", "exec"), namespace)  # noqa: S102
     call = namespace["__call__"]

@@ -7,6 +7,7 @@ Imports nothing beyond NumPy, so ``import numelu`` stays free of ``numba.cuda``.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -78,3 +79,16 @@ def is_device_array(value: Any) -> bool:
                 or bool(getattr(value, "__cuda_ndarray__", False)))
     except Exception:  # noqa: BLE001 - a CUDA tensor that requires grad refuses to export it
         return bool(getattr(value, "is_cuda", False))
+
+
+def result_size(values: Iterable) -> int:
+    """The number of elements NumPy's broadcasting gives ``values`` (``ndarray`` operands; any
+    other value broadcasts to every shape); where their shapes do not broadcast together, the
+    largest size (the ufunc then raises NumPy's own error)."""
+    shapes = [value.shape for value in values if isinstance(value, np.ndarray)]
+    if not shapes:
+        return 1
+    try:
+        return math.prod(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return max(map(math.prod, shapes))

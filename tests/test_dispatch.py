@@ -132,6 +132,41 @@ def test_auto_threshold_uses_the_largest_array_and_broadcast_inputs(spy, environ
     assert spy == ["parallel", "cpu", "parallel"]
 
 
+@pytest.mark.parametrize("route", ["fast", "general"])
+def test_auto_threshold_uses_the_result_size(spy, environment, route):
+    """Serial or threaded by the size of the result, as NumPy's broadcasting gives it: out='s
+    where given (inputs broadcast into it: a 1-element array or a NumPy scalar, a (1, n) row
+    into (m, n)), else the inputs' broadcast (a column beside a row), the threshold included."""
+    extra = {} if route == "fast" else {"where": True}      # where= takes the general path
+    threshold = _config.DEFAULT_THRESHOLDS["exp"]
+    row = np.linspace(-3, 3, 256)[None, :]
+    cases = [  # (function, inputs, out shape or None, expected target)
+        (numelu.elu, (np.array([-1.5]), 0.5), (threshold,), "parallel"),
+        (numelu.elu, (np.array([-1.5]), 0.5), (threshold - 1,), "cpu"),
+        (numelu.elu, (np.float64(-1.5), 0.5), (threshold,), "parallel"),
+        (numelu.elu, (row, 0.5), (threshold // 256, 256), "parallel"),
+        (numelu.elu, (row, 0.5), (threshold // 256 - 1, 256), "cpu"),
+        (numelu.elu_backward, (row, row, 0.5), (threshold // 256, 256), "parallel"),
+        (numelu.elu, (row, np.linspace(0.5, 2, 256)[:, None]), None, "parallel"),
+        (numelu.elu, (row[:, :255], np.linspace(0.5, 2, 256)[:, None]), None, "cpu"),
+        (numelu.elu_backward, (row, row.T, 0.5), None, "parallel"),
+        (numelu.elu_backward, (row, row.T, np.full((2, 1, 1), 0.5)), None, "parallel"),
+        (numelu.elu_backward, (row[:, :255], row.T, 0.5), None, "cpu"),
+        (numelu.elu, (row, 0.5), None, "cpu"),
+    ]
+    for function, inputs, shape, expected in cases:
+        spy.clear()
+        if shape is None:
+            result = function(*inputs, **extra)
+        else:
+            result = np.empty(shape)
+            assert function(*inputs, out=result, **extra) is result
+        assert spy[-1] == expected, (function.__name__, shape, [np.shape(v) for v in inputs])
+        assert result.size == (np.prod(shape) if shape else np.broadcast(*inputs).size)
+        np.testing.assert_array_equal(result, np.broadcast_to(function.cpu(*inputs),
+                                                              result.shape))
+
+
 def test_auto_above_threshold_zero_threshold_results_are_right(spy, environment):
     """parallel_threshold=0: every call takes the threaded ufunc, and is still right."""
     rng = np.random.default_rng(0)
