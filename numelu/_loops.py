@@ -366,6 +366,18 @@ def _make_apart(item: int):
 _apart = {item: _make_apart(item) for item in (2, 4, 8)}
 
 
+_SEGMENTS: dict[tuple[str, str], Callable] = {}
+
+
+def _segment(spec: FunctionSpec, char: str):
+    """The serial kernel of ``spec`` for ``char``, one per process: the serial and the threaded
+    loop share it, so the second of them to be built does not compile it again."""
+    key = (spec.name, char)
+    if key not in _SEGMENTS:
+        _SEGMENTS[key] = make_segment(spec, char, f"numelu_{spec.name}_{char}")
+    return _SEGMENTS[key]
+
+
 def make_loop(spec: FunctionSpec, char: str, parallel: bool):
     """Compile the NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d").
 
@@ -373,7 +385,7 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
     it takes numelu's process-wide gate (``_safety``): otherwise it runs the serial kernel.
     """
     prefix = f"numelu_{spec.name}_{char}_{'parallel' if parallel else 'cpu'}"
-    segment = make_segment(spec, char, prefix)
+    segment = _segment(spec, char)
     if parallel:
         # Cached parallel code links against the thread pool's symbols: start the pool first.
         _launch_threads()
