@@ -6,10 +6,10 @@ vectorised kernels compute every branch for every lane and select afterwards, an
 compares signal "invalid" on a quiet NaN; so a valid input (a NaN, an inf, a large positive x
 with a tiny alpha) raises flags inside a kernel for results that are exactly right.  Each inner
 loop therefore saves the flags on entry and, on exit, puts back the saved ones plus exactly the
-flags its *results* call for.  The kernels run block by block; a block whose own arithmetic
-raised an error flag (read with :func:`raised_fp_flags`: the arithmetic behind any genuine
-error raises one, so a clean block needs no further look; a float16 result is also tested
-itself, as its rounding may be done in software) is looked at again element by element, each stored result
+flags its *results* call for.  The kernels run block by block.  A block whose own arithmetic
+raised an error flag (read with :func:`raised_fp_flags`: the arithmetic behind any genuine error
+raises one, so a clean block needs no further look; a float16 result is also tested itself, as
+its rounding may be done in software) is looked at again element by element, each stored result
 against its inputs (``_loops.make_check``), as NumPy evaluating the same formula element by
 element reports them:
 
@@ -29,8 +29,8 @@ saving is one ``stmxcsr``, reading the flags after a block one more, and restori
 ``ldmxcsr`` of the saved word with the results' bits ORed in (rounding mode and masks cannot
 have changed in between).  That costs a few cycles, where the C library's ``feclearexcept``
 also saves and reloads the whole x87 environment (about 0.1 us per call, which is a third of a
-100-element call).  Elsewhere the C library's
-``fetestexcept`` / ``feclearexcept`` / ``feraiseexcept`` are used, with its ``FE_*`` values.
+100-element call).  Elsewhere the C library's ``fetestexcept`` / ``feclearexcept`` /
+``feraiseexcept`` are used, with its ``FE_*`` values.
 """
 
 from __future__ import annotations
