@@ -35,6 +35,7 @@ from numelu import (
 )
 from numelu._operands import (
     BAD_KINDS,
+    HOST_TYPES,
     LOOP_CHARS,
     bad_dtype,
     check_other_library_inputs,
@@ -45,9 +46,13 @@ from numelu._table import FunctionSpec
 
 _build_lock = threading.RLock()
 _MISSING = _config.MISSING   # "out" not given at all (NumPy reads an explicit out=None otherwise)
+_context_settings = _config.context_settings
+_ENVIRONMENT = _config.ENVIRONMENT
 
 
 def _has_ufunc_override(value: Any) -> bool:
+    if type(value) in HOST_TYPES:
+        return False
     method = getattr(type(value), "__array_ufunc__", None)
     return method is not None and method is not np.ndarray.__array_ufunc__
 
@@ -137,56 +142,65 @@ class ElementwiseFunction:
 
     def _call(self, args: tuple, out: Any, target: str | None, kwargs: dict):
         spec = self.spec
+        nin = self.nin
         if self._default_alpha and "alpha" in kwargs:   # elu(x, alpha=0.5), as in PyTorch
-            if len(args) >= spec.nin:
+            if len(args) >= nin:
                 raise TypeError(f"{spec.name}() got multiple values for argument 'alpha'")
-            if len(args) == spec.nin - 1:
+            if len(args) == nin - 1:
                 args = (*args, kwargs.pop("alpha"))
-        if len(args) == spec.nin - 1 and self._default_alpha:
+        given = len(args)
+        if given == nin - 1 and self._default_alpha:
             args = (*args, 1.0)
-        elif len(args) == spec.nin + 1 and out is _MISSING:   # out given positionally
+        elif given == nin + 1 and out is _MISSING:   # out given positionally
             out, args = args[-1], args[:-1]
-        elif len(args) != spec.nin:
+        elif given != nin:
             raise TypeError(
-                f"{spec.name}() takes {spec.nin} positional input(s) "
-                f"({', '.join(spec.inputs)}), got {len(args)}"
+                f"{spec.name}() takes {nin} positional input(s) "
+                f"({', '.join(spec.inputs)}), got {given}"
             )
         if out is not _MISSING:   # an explicit out=None is passed on: NumPy reads it as "allocate"
             kwargs["out"] = out
         else:
             out = None
 
-        settings = _config.current()
+        settings = _context_settings(_ENVIRONMENT[0]) or _config.current()
         chosen = settings.target if target is None else _config.check_target(target)
-        if chosen == "cuda" or (chosen == "auto" and _any_device_operand(args, out, kwargs)):
-            from numelu import _cuda
+        if chosen == "cuda" or not _plain(args, out, kwargs):
+            if chosen == "cuda" or (chosen == "auto" and _any_device_operand(args, out, kwargs)):
+                from numelu import _cuda
 
-            return _cuda.call(self, args, kwargs)
-        if any(map(_has_ufunc_override, args)) or (out is not None and _any_override(out)):
-            check_other_library_inputs(spec, args)   # SPEC 6's TypeError, not the library's
-            if spec.alpha_rule is not None:
-                self._check_alpha(args[-1])   # a bad scalar alpha is an error whatever x is
-            if not kwargs and any(map(_is_device_backed_dask, args)):
-                # CuPy's __array_ufunc__ refuses ufuncs it does not know: map this dispatcher
-                # over the chunks instead, so each CuPy chunk takes the CUDA path.
-                import dask.array
-
-                return dask.array.map_blocks(self, *args, dtype=self._result_dtype(args))
-            # the genuine ufunc of the CPU target asked for (target=, config(), NUMELU_TARGET);
-            # "auto" hands over the serial one: the library calls it once per chunk (Dask, xarray
-            # on Dask) and chunks are usually below the parallel threshold, while the size of
-            # what it will pass cannot be known here without reading the library's internals.
-            return self._ufunc("parallel" if chosen == "parallel" else "cpu")(*args, **kwargs)
+                return _cuda.call(self, args, kwargs)
+            if any(map(_has_ufunc_override, args)) or (out is not None and _any_override(out)):
+                return self._call_other_library(args, chosen, kwargs)
 
         args, arrays = self._checked(args)
         if chosen == "auto":
-            outs = out if isinstance(out, tuple) else (out,)
-            if len(outs) == 1 and isinstance(outs[0], np.ndarray):
-                size = outs[0].size                 # the result's size: inputs broadcast to it
+            if type(out) is np.ndarray:
+                size = out.size                     # the result's size: inputs broadcast to it
+            elif type(out) is tuple and len(out) == 1 and isinstance(out[0], np.ndarray):
+                size = out[0].size
             else:
                 size = result_size(arrays)
-            chosen = "parallel" if size >= settings.threshold(spec.kind) else "cpu"
+            chosen = "parallel" if size >= settings.thresholds[spec.kind] else "cpu"
         return self._ufunc(chosen)(*args, **kwargs)
+
+    def _call_other_library(self, args: tuple, chosen: str, kwargs: dict):
+        """SPEC 5 rule 3: an input or ``out`` whose type overrides ``__array_ufunc__`` (Dask,
+        xarray, pandas): the genuine ufunc, so that the library keeps control."""
+        check_other_library_inputs(self.spec, args)   # SPEC 6's TypeError, not the library's
+        if self.spec.alpha_rule is not None:
+            self._check_alpha(args[-1])   # a bad scalar alpha is an error whatever x is
+        if not kwargs and any(map(_is_device_backed_dask, args)):
+            # CuPy's __array_ufunc__ refuses ufuncs it does not know: map this dispatcher over
+            # the chunks instead, so each CuPy chunk takes the CUDA path.
+            import dask.array
+
+            return dask.array.map_blocks(self, *args, dtype=self._result_dtype(args))
+        # the genuine ufunc of the CPU target asked for (target=, config(), NUMELU_TARGET);
+        # "auto" hands over the serial one: the library calls it once per chunk (Dask, xarray on
+        # Dask) and chunks are usually below the parallel threshold, while the size of what it
+        # will pass cannot be known here without reading the library's internals.
+        return self._ufunc("parallel" if chosen == "parallel" else "cpu")(*args, **kwargs)
 
     def _result_dtype(self, args: tuple) -> np.dtype:
         """The dtype NumPy's type resolution gives for these inputs (dtypes of any array type)."""
@@ -209,23 +223,21 @@ class ElementwiseFunction:
         ``names``: what the errors call each of ``args`` (a ufunc method's operands); given,
         the scalar ``alpha`` is left to the caller to check.
         """
-        passed, arrays = [], []
+        passed, arrays = args, list(args)     # copied below only where an input is converted
         for position, value in enumerate(args):
-            if isinstance(value, (float, int)):     # Python scalars (bool too): always real
-                passed.append(value)
-                arrays.append(value)
-                continue
-            if isinstance(value, (np.ndarray, np.generic)):
+            if type(value) is np.ndarray or isinstance(value, (np.ndarray, np.generic)):
                 array = value
+            elif isinstance(value, (float, int)):     # Python scalars (bool too): always real
+                continue
             else:
-                array = np.asarray(value)
+                array = arrays[position] = np.asarray(value)
                 if not hasattr(value, "__array_wrap__"):
-                    value = array
+                    if passed is args:
+                        passed = list(args)
+                    passed[position] = array
             if array.dtype.kind in BAD_KINDS:
                 what = (self.spec.inputs if names is None else names)[position]
                 raise bad_dtype(self.spec.name, f"input {what!r}", array.dtype)
-            passed.append(value)
-            arrays.append(array)
         if self.spec.alpha_rule is not None and names is None:
             self._check_alpha(arrays[-1])
         return tuple(passed), arrays
@@ -341,6 +353,22 @@ class ElementwiseFunction:
 
     def __reduce__(self) -> str:
         return self.spec.name      # pickled by reference: numelu.<name>
+
+
+def _plain(args: tuple, out: Any, kwargs: dict) -> bool:
+    """True if every input, ``out`` and ``where=`` is a NumPy array, a NumPy scalar, a Python
+    scalar, a list or a tuple (the usual call): there is no device array or ``__array_ufunc__``
+    override to look for."""
+    for value in args:
+        if type(value) not in HOST_TYPES:
+            return False
+    if out is not None and type(out) is not np.ndarray:
+        if type(out) is not tuple:
+            return False
+        for value in out:
+            if type(value) not in HOST_TYPES:
+                return False
+    return type(kwargs.get("where")) in HOST_TYPES
 
 
 def _any_override(out: Any) -> bool:

@@ -53,9 +53,13 @@ class AlphaCache(dict):
     def __init__(self, char: str | None) -> None:
         super().__init__()
         self.char = char
+        #: the default alpha, 1.0, as passed
+        self.one: np.ndarray | float = 1.0
         if char is not None:
             info = np.finfo(char)
             self.low, self.high = float(info.tiny), float(info.max)
+            self.one = np.array(1.0, dtype=char)
+            self.one.flags.writeable = False
 
 
 _NO_CACHE = AlphaCache(None)
@@ -65,6 +69,10 @@ _NO_CACHE = AlphaCache(None)
 ALPHA_CACHES: dict[str, AlphaCache] = {char: _NO_CACHE for char in FAST_CHARS}
 ALPHA_CACHES.update(f=AlphaCache("f"), d=AlphaCache("d"))
 _ALPHA_CACHE_LIMIT = 256
+
+#: The same, per dtype (what the fast path looks up: a native-byte-order dtype of FAST_CHARS).
+DTYPE_CACHES: dict[np.dtype, AlphaCache] = {np.dtype(char): cache
+                                            for char, cache in ALPHA_CACHES.items()}
 
 #: Per scalar type the fast path accepts as a data input: the alpha cache it uses.  Python
 #: float, int and bool are weak (NEP 50): alone, or beside np.float64, the loop is float64, so
@@ -111,7 +119,7 @@ def __call__(self, {params}*more, out=_MISSING, target=None, **kwargs):
 #: The body for array inputs (``{size}``: the result's size, or a bound from below).
 _ARRAY_BODY = '''\
 dtype = {first}.dtype
-cache = _ALPHA_CACHES.get(dtype.char)      # None: not a dtype for the fast path
+cache = _DTYPE_CACHES.get(dtype)      # None: not a dtype for the fast path
 size = {size}
 {others}{alpha}
 if cache is not None:
@@ -126,7 +134,7 @@ if cache is not None:
 
 #: The body for scalar inputs: ``{others}`` are the scalar checks.
 _SCALAR_BODY = _ARRAY_BODY.replace(
-    "dtype = {first}.dtype\ncache = _ALPHA_CACHES.get(dtype.char)      # None: not a dtype for the "
+    "dtype = {first}.dtype\ncache = _DTYPE_CACHES.get(dtype)      # None: not a dtype for the "
     "fast path\n", "cache = _SCALAR_CACHES[type({first})]\n")
 
 #: Serial or threaded by the result's size (with ``out``, or a scalar call: ``size`` is it).
@@ -174,12 +182,16 @@ else:
 '''
 
 _ALPHA = '''\
-fast_alpha = 1.0 if alpha is _MISSING else alpha
-if type(fast_alpha) is float and fast_alpha > 0.0:       # valid for every alpha rule
+if alpha is _MISSING:
     if cache is not None:
-        cached = cache.get(fast_alpha)
-        fast_alpha = cached if cached is not None else _weak_alpha(fast_alpha, cache)
+        fast_alpha = cache.one                          # 1.0, as NumPy would use it
+elif type(alpha) is float and alpha > 0.0:              # valid for every alpha rule
+    if cache is not None:
+        fast_alpha = cache.get(alpha)
+        if fast_alpha is None:
+            fast_alpha = _weak_alpha(alpha, cache)
 elif type(alpha) is _ndarray and alpha.ndim and alpha.dtype.char in _FAST_CHARS:
+    fast_alpha = alpha
     if alpha.size > size:
         size = alpha.size
 else:
@@ -191,6 +203,8 @@ _ALPHA_OUT = _ALPHA.replace("    if alpha.size > size:\n        size = alpha.siz
 
 def _given(values: tuple, more: tuple, kwargs: dict) -> tuple:
     """The positional arguments the caller actually passed."""
+    if values[-1] is not _config.MISSING:          # all of them (the usual case)
+        return values + more
     return tuple(v for v in values if v is not _config.MISSING) + more
 
 
@@ -203,6 +217,8 @@ def _given_alpha(values: tuple, more: tuple, kwargs: dict) -> tuple:
     for the missing input.
     """
     *data, alpha = values
+    if data[-1] is not _config.MISSING:             # every data input (the usual case)
+        return values + more if alpha is not _config.MISSING else tuple(data) + more
     given = tuple(v for v in data if v is not _config.MISSING)
     if alpha is _config.MISSING:
         return given + more
@@ -257,7 +273,7 @@ def make_call(spec: FunctionSpec) -> Callable:
     the function as they would a Python function's, not ``elu.__call__``.
     """
     namespace = {"_MISSING": _config.MISSING, "_ndarray": np.ndarray, "_FAST_CHARS": FAST_CHARS,
-                 "_ALPHA_CACHES": ALPHA_CACHES, "_SCALAR_CACHES": SCALAR_CACHES,
+                 "_DTYPE_CACHES": DTYPE_CACHES, "_SCALAR_CACHES": SCALAR_CACHES,
                  "_NO_CACHE": _NO_CACHE, "_weak_alpha": weak_alpha,
                  "_settings": _config.current, "_context_settings": _config.context_settings,
                  "_ENVIRONMENT": _config.ENVIRONMENT, "_given": _given,

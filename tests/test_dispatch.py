@@ -7,6 +7,7 @@ general path's ``ElementwiseFunction._ufunc`` and the fast path's table of built
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -737,6 +738,35 @@ def test_one_definition_of_a_device_array(monkeypatch):
     assert len(seen) == 4
     for host in ([1.0], (1.0,), np.ones(2), 1.0, np.float32(1.0), None):
         assert not _operands.is_device_array(host)
+
+
+def test_a_device_out_or_where_beside_host_inputs_goes_to_the_cuda_path(monkeypatch):
+    """The general path's shortcut for NumPy-only calls still sees a device array given only as
+    ``out`` (alone or in a tuple) or ``where=`` (the CUDA path then gives its "mixed" error)."""
+    from numelu import _cuda
+
+    seen = []
+    monkeypatch.setattr(_cuda, "call", lambda function, args, kwargs: seen.append(kwargs) or "cuda")
+    x = np.ones(3)
+    assert numelu.elu(x, 0.5, FakeDeviceArray()) == "cuda"
+    assert numelu.elu(x, out=(FakeDeviceArray(),)) == "cuda"
+    assert numelu.elu(x, where=FakeSimulatorArray()) == "cuda"
+    assert numelu.elu_backward(x, [1.0, 2.0, 3.0], where=FakeDeviceArray()) == "cuda"
+    assert len(seen) == 4
+
+
+@pytest.mark.parametrize("shapes", [[(3,)], [(3,), (3,)], [(3, 1), (4,)], [(2, 1, 5), (1, 4, 1), (5,)],
+                                    [(0, 3), (3,)], [(3,), (4,)], [(1,), ()], []])
+def test_result_size_is_numpys_broadcast_size(shapes):
+    from numelu._operands import result_size
+
+    arrays = [np.zeros(shape) for shape in shapes]
+    try:
+        expected = math.prod(np.broadcast_shapes(*shapes)) if shapes else 1
+    except ValueError:              # no broadcast: the largest size (NumPy raises in the ufunc)
+        expected = max(math.prod(shape) for shape in shapes)
+    assert result_size([*arrays, 0.5]) == expected
+    assert result_size([0.5, *arrays[::-1]]) == expected
 
 
 class _GradTensor:
