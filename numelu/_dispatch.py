@@ -116,7 +116,7 @@ class ElementwiseFunction:
         from numelu._loops import make_loop
         from numelu._ufunc import make_ufunc
 
-        loops = [(char, make_loop(self.spec, char, target == "parallel")) for char in LOOP_CHARS]
+        loops = [(char, *make_loop(self.spec, char, target == "parallel")) for char in LOOP_CHARS]
         ufunc = make_ufunc(self.spec.name, self.__doc__, self.spec.nin, loops)
         module = f"numelu._ufuncs_{target}"
         ufunc.__module__ = module          # pickles by reference to numelu._ufuncs_<target>.<name>

@@ -19,9 +19,15 @@ kernels also test each stored result: is it inf or NaN.)  In place (``out`` is o
 inputs), each block's results go to a stack buffer first and are copied to ``out`` after that
 look, so that the inputs are still there for it; this also lets every in-place call vectorise.
 
-The ``parallel`` flavour splits long contiguous runs over Numba's threads with ``prange``.
-Loops are cached on disk; the cache key is a fingerprint of numelu's sources, so an upgrade never
-reuses a stale kernel.
+The ``parallel`` flavour splits long runs over Numba's threads with ``prange``.
+
+Each function's kernel for a type is compiled once, behind a C ``cfunc``
+(:func:`segment_kernel`); the inner loops are generic (one per number of inputs, item size and
+target, shared by every function) and call the kernel whose address NumPy hands them as the
+loop's ``data`` pointer.  So building a function's threaded ufunc after its serial one (or the
+other way round) compiles no formula again, and the threaded driver is compiled once for all.
+Everything is cached on disk; the cache key is a fingerprint of numelu's sources, so an upgrade
+never reuses a stale kernel.
 """
 
 from __future__ import annotations
@@ -330,23 +336,51 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     return _jit(segment, f"{prefix}_segment", nogil=True)
 
 
-def make_threaded(segment, prefix: str, chunk: int = PARALLEL_CHUNK):
-    """Split ``[0, n)`` in chunks run by Numba's thread pool; the chunks' flag bits merged."""
+#: The C signature of a compiled kernel (:func:`make_segment` behind a ``cfunc``): ``bits =
+#: kernel(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved)``.
+SEGMENT_SIGNATURE = types.int32(*([types.intp] * 10), types.int32)
 
-    def threaded(a0, a1, a2, out, s0, s1, s2, so, n):
-        chunks = (n + chunk - 1) // chunk
-        overflows = invalids = divides = 0      # prange reduces sums, not ORs: count chunks
-        for c in prange(chunks):
-            start = c * chunk
-            saved = save_fp_flags()         # this worker's state, put back after its chunk
-            bits = segment(a0, a1, a2, out, s0, s1, s2, so, start, min(start + chunk, n), saved)
-            restore_fp_flags(saved, 0)
-            overflows += (bits & FE_OVERFLOW) != 0
-            invalids += (bits & FE_INVALID) != 0
-            divides += (bits & FE_DIVBYZERO) != 0
-        return _exception_bits(overflows > 0, invalids > 0, divides > 0)
 
-    return _jit(threaded, f"{prefix}_threaded", parallel=True, nogil=True)
+@intrinsic
+def call_segment(typingctx, address, a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
+    """Call the compiled kernel at ``address`` (a ``cfunc`` of :data:`SEGMENT_SIGNATURE`)."""
+
+    def codegen(context, builder, signature, args):
+        word, flags = context.get_value_type(types.intp), ir.IntType(32)
+        kernel_type = ir.FunctionType(flags, [word] * 10 + [flags])
+        return builder.call(builder.inttoptr(args[0], kernel_type.as_pointer()), args[1:])
+
+    return SEGMENT_SIGNATURE.return_type(types.intp, *SEGMENT_SIGNATURE.args), codegen
+
+
+def _threaded(segment, a0, a1, a2, out, s0, s1, s2, so, n):
+    """Split ``[0, n)`` in chunks of :data:`PARALLEL_CHUNK` run by Numba's thread pool, each by
+    the kernel at address ``segment``; the chunks' flag bits merged."""
+    chunk = PARALLEL_CHUNK
+    chunks = (n + chunk - 1) // chunk
+    overflows = invalids = divides = 0      # prange reduces sums, not ORs: count chunks
+    for c in prange(chunks):
+        start = c * chunk
+        saved = save_fp_flags()         # this worker's state, put back after its chunk
+        bits = call_segment(segment, a0, a1, a2, out, s0, s1, s2, so, start,
+                            min(start + chunk, n), saved)
+        restore_fp_flags(saved, 0)
+        overflows += (bits & FE_OVERFLOW) != 0
+        invalids += (bits & FE_INVALID) != 0
+        divides += (bits & FE_DIVBYZERO) != 0
+    return _exception_bits(overflows > 0, invalids > 0, divides > 0)
+
+
+_THREADED: list[Callable] = []
+
+
+def _threaded_driver() -> Callable:
+    """:func:`_threaded`, compiled once per process for every function and type."""
+    if not _THREADED:
+        # Cached parallel code links against the thread pool's symbols: start the pool first.
+        _launch_threads()
+        _THREADED.append(_jit(_threaded, "numelu_threaded", parallel=True, nogil=True))
+    return _THREADED[0]
 
 
 def _make_apart(item: int):
@@ -373,37 +407,55 @@ def _make_apart(item: int):
 _apart = {item: _make_apart(item) for item in (2, 4, 8)}
 
 
-_SEGMENTS: dict[tuple[str, str], Callable] = {}
+_SEGMENTS: dict[tuple[str, str], CFunc] = {}
 
 
-def _segment(spec: FunctionSpec, char: str):
-    """The serial kernel of ``spec`` for ``char``, one per process: the serial and the threaded
-    loop share it, so the second of them to be built does not compile it again."""
+def segment_kernel(spec: FunctionSpec, char: str) -> CFunc:
+    """The compiled serial kernel of ``spec`` for ``char``, behind a C ``cfunc`` of
+    :data:`SEGMENT_SIGNATURE`, one per process: every loop that runs ``spec`` for ``char``
+    (serial and threaded) calls it through its address, so it is compiled and optimised once."""
     key = (spec.name, char)
     if key not in _SEGMENTS:
-        _SEGMENTS[key] = make_segment(spec, char, f"numelu_{spec.name}_{char}")
+        prefix = f"numelu_{spec.name}_{char}"
+        segment = make_segment(spec, char, prefix)
+
+        def kernel(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
+            return np.int32(segment(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved))
+
+        kernel.__qualname__ = kernel.__name__ = f"{prefix}_kernel"
+        _SEGMENTS[key] = _compile_cached(kernel, SEGMENT_SIGNATURE)
     return _SEGMENTS[key]
 
 
-def make_loop(spec: FunctionSpec, char: str, parallel: bool):
-    """Compile the NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d").
+_LOOPS: dict[tuple[int, int, bool], CFunc] = {}
 
-    The threaded flavour uses the thread pool only for runs longer than one chunk, and only if
-    it takes numelu's process-wide gate (``_safety``): otherwise it runs the serial kernel.
+
+def make_loop(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CFunc, int]:
+    """The NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d"), and the ``data``
+    pointer NumPy must pass it: the address of the function's compiled kernel
+    (:func:`segment_kernel`).
+
+    The loop itself depends only on the number of inputs, the item size and the target, so one
+    is compiled per such kind and shared by every function.  The threaded flavour uses the
+    thread pool only for runs longer than one chunk whose elements may be computed in any order,
+    and only if it takes numelu's process-wide gate (``_safety``): otherwise it runs the serial
+    kernel.
     """
-    prefix = f"numelu_{spec.name}_{char}_{'parallel' if parallel else 'cpu'}"
-    segment = _segment(spec, char)
-    if parallel:
-        # Cached parallel code links against the thread pool's symbols: start the pool first.
-        _launch_threads()
-        threaded = make_threaded(segment, prefix)
-    else:
-        threaded = None                 # its branch below is pruned before typing
-    nin = spec.nin
+    kernel = segment_kernel(spec, char)
+    item = ACCESSORS[char][2]
+    key = (spec.nin, item, parallel)
+    if key not in _LOOPS:
+        _LOOPS[key] = _make_loop(*key)
+    return _LOOPS[key], kernel.address
+
+
+def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
+    threaded = _threaded_driver() if parallel else None    # None: its branch is pruned
     chunk = PARALLEL_CHUNK
-    apart = _apart[ACCESSORS[char][2]]
+    apart = _apart[item]
 
     def loop(args, dimensions, steps, data):
+        kernel = address_of(data)
         n = dimensions[0]
         a0 = address_of(args[0])
         a1 = address_of(args[1]) if nin >= 2 else a0
@@ -417,25 +469,26 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool):
         if (parallel and n > chunk and apart(a0, s0, out, so, n)
                 and (nin < 2 or apart(a1, s1, out, so, n))
                 and (nin < 3 or apart(a2, s2, out, so, n)) and try_enter_parallel_region()):
-            raised = threaded(a0, a1, a2, out, s0, s1, s2, so, n)
+            raised = threaded(kernel, a0, a1, a2, out, s0, s1, s2, so, n)
             leave_parallel_region()
         else:
-            raised = segment(a0, a1, a2, out, s0, s1, s2, so, np.intp(0), n, flags)
+            raised = call_segment(kernel, a0, a1, a2, out, s0, s1, s2, so, np.intp(0), n, flags)
         restore_fp_flags(flags, raised)
 
-    loop.__qualname__ = loop.__name__ = f"{prefix}_loop"
-    return _compile_cached(loop)
+    loop.__qualname__ = loop.__name__ = (
+        f"numelu_loop_{nin}in_{item}byte_{'parallel' if parallel else 'cpu'}")
+    return _compile_cached(loop, LOOP_SIGNATURE)
 
 
-def _compile_cached(loop) -> CFunc:
-    """``cfunc(LOOP_SIGNATURE, cache=True)(loop)`` with a cache key that survives restarts.
+def _compile_cached(loop, signature) -> CFunc:
+    """``cfunc(signature, cache=True)(loop)`` with a cache key that survives restarts.
 
     Numba keys a cached closure on the pickled contents of its cells, and the dispatchers in
     ours pickle with a fresh random id in every process, so the stock cache never hits.  Our
     loops are fully determined by their qualified name and numba's sources, so key on those
     (numba itself adds its version, the Python version and the CPU to the key).
     """
-    signature = sigutils.normalize_signature(LOOP_SIGNATURE)
+    signature = sigutils.normalize_signature(signature)
     compiled = CFunc(loop, signature, locals={}, options={"nopython": True, **_JIT})
     compiled.enable_caching()
     stable_key = (FINGERPRINT, loop.__qualname__)

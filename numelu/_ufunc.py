@@ -35,11 +35,13 @@ _FROM_FUNC_AND_DATA = ctypes.PYFUNCTYPE(
 _KEEP_ALIVE: list[object] = []
 
 
-def make_ufunc(name: str, doc: str, nin: int, loops: Sequence[tuple[str, object]]) -> np.ufunc:
-    """A ufunc named ``name`` with one output and homogeneous loops ``[(char, cfunc), ...]``."""
-    functions = (ctypes.c_void_p * len(loops))(*[loop.address for _, loop in loops])
-    data = (ctypes.c_void_p * len(loops))()
-    type_numbers = [np.dtype(char).num for char, _ in loops for _ in range(nin + 1)]
+def make_ufunc(name: str, doc: str, nin: int,
+               loops: Sequence[tuple[str, object, int]]) -> np.ufunc:
+    """A ufunc named ``name`` with one output and homogeneous loops ``[(char, cfunc, data),
+    ...]``: NumPy passes each loop its ``data`` address."""
+    functions = (ctypes.c_void_p * len(loops))(*[loop.address for _, loop, _ in loops])
+    data = (ctypes.c_void_p * len(loops))(*[address for _, _, address in loops])
+    type_numbers = [np.dtype(char).num for char, _, _ in loops for _ in range(nin + 1)]
     signature = (ctypes.c_char * len(type_numbers))(*type_numbers)
     name_buffer = ctypes.create_string_buffer(name.encode())
     doc_buffer = ctypes.create_string_buffer(doc.encode())
