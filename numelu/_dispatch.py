@@ -249,7 +249,7 @@ class ElementwiseFunction:
             if alpha.ndim:
                 return
             alpha = alpha[()]
-        if not isinstance(alpha, numbers.Real):
+        if not isinstance(alpha, (numbers.Real, np.bool_)):   # np.bool_ is not a numbers.Real
             return
         rule = self.spec.alpha_rule
         bad = ((rule == "nonzero" and alpha == 0) or (rule == "nonnegative" and alpha < 0)

@@ -1,37 +1,42 @@
 """NumPy ufunc inner loops compiled from numelu's scalar formulas.
 
-One loop per (function, dtype, target) is a Numba ``cfunc`` with NumPy's inner-loop signature
-``void loop(char **args, npy_intp *dimensions, npy_intp *steps, void *data)``.  It picks, per call:
+Each function has one compiled kernel per float type (:func:`segment_kernel`, a Numba ``cfunc``
+for float32 and for float64) over elements ``[start, stop)``.  It picks, per call:
 
 * all operands contiguous: a unit-stride loop that LLVM vectorises;
 * contiguous data with a broadcast scalar ``alpha`` (stride 0): alpha is loaded once and the loop
   vectorises -- Numba's own ufunc loops drop to the scalar strided path here;
 * anything else: the general strided loop, correct for every stride NumPy hands over (including
-  a strided or reversed ``out``, which Numba's ufunc loops get wrong).
+  a strided or reversed ``out``, which Numba's ufunc loops get wrong);
+* ``out`` overlapping an input without being it element for element (a reduction, an
+  accumulate, ``f(b[1:], out=b[:-1])``): element by element, in order.
+
+float16 has no kernel of its own: :func:`half_kernel` (one per number of inputs, shared by every
+function) widens each block of inputs to float32 on the stack, runs the function's float32
+kernel on it and rounds the results once to float16, as NumPy computes float16.
+
+The inner loops that NumPy calls (``void loop(char **args, npy_intp *dimensions, npy_intp
+*steps, void *data)``) are generic too, one per number of inputs, item size and target: each
+calls the kernel whose address NumPy hands it in ``data``.  So a function's threaded ufunc
+compiles no formula that its serial one compiled (or the other way round), and the threaded
+driver, which splits long runs over Numba's threads with ``prange``, is compiled once for all.
 
 Floating-point flags (``_fpenv``): a loop reports exactly the genuine errors of its results.
 The kernels run block by block (:data:`BLOCK` elements); after each block the thread's error
 flags are read (one ``stmxcsr``), and only where the block's arithmetic raised one are its
 results looked at again, element by element against the inputs of each (:func:`make_check`).
 Valid inf or NaN data costs that second look, for the blocks that hold it; clean data costs
-nothing per element.  (float16 results are rounded on store, possibly in software, so their
-kernels also test each stored result: is it inf or NaN.)  In place (``out`` is one of the
-inputs), each block's results go to a stack buffer first and are copied to ``out`` after that
-look, so that the inputs are still there for it; this also lets every in-place call vectorise.
+nothing per element.  In place (``out`` is one of the inputs), each block's results go to a
+stack buffer first and are copied to ``out`` after that look, so that the inputs are still
+there for it; this also lets every in-place call vectorise.
 
-The ``parallel`` flavour splits long runs over Numba's threads with ``prange``.
-
-Each function's kernel for a type is compiled once, behind a C ``cfunc``
-(:func:`segment_kernel`); the inner loops are generic (one per number of inputs, item size and
-target, shared by every function) and call the kernel whose address NumPy hands them as the
-loop's ``data`` pointer.  So building a function's threaded ufunc after its serial one (or the
-other way round) compiles no formula again, and the threaded driver is compiled once for all.
 Everything is cached on disk; the cache key is a fingerprint of numelu's sources, so an upgrade
 never reuses a stale kernel.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import math
 from collections.abc import Callable
@@ -55,7 +60,7 @@ from numelu._fpenv import (
     restore_fp_flags,
     save_fp_flags,
 )
-from numelu._pointers import ACCESSORS, address_of
+from numelu._pointers import ACCESSORS, address_of, load_word
 from numelu._safety import leave_parallel_region, try_enter_parallel_region
 from numelu._table import FunctionSpec
 
@@ -149,9 +154,8 @@ def _or_nonfinite(typingctx, acc, value):
 
 def make_check(spec: FunctionSpec, char: str, prefix: str):
     """``check(r, v0, v1, v2) -> (overflow, invalid, divide)``: the genuine floating-point
-    errors of one result ``r`` (as stored: a float16 result after its rounding) of ``spec``'s
-    formula at inputs ``v0, v1, v2`` (the first ``spec.nin`` count), as NumPy evaluating the
-    formula for that element reports them:
+    errors of one result ``r`` of ``spec``'s formula at inputs ``v0, v1, v2`` (the first
+    ``spec.nin`` count), as NumPy evaluating the formula for that element reports them:
 
     * overflow: ``r`` is +-inf and every input is finite (and it is not a division by zero);
     * invalid: ``r`` is NaN and no input is NaN;
@@ -201,54 +205,39 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     load, store, item = ACCESSORS[char]
     call = _caller(spec.formula, spec.nin, prefix)
     check = make_check(spec, char, prefix)
+    apart = _apart[item]
     nin = spec.nin
     has_alpha = spec.has_alpha
     divides = spec.divides_by_alpha
     zero = (np.float64 if char == "d" else np.float32)(0.0)
-    half = char == "e"
 
-    def tested(out, off, flags):
-        """float16 only: fold the stored result into the kernel's own test (is it inf or NaN),
-        as its rounding on store may be done in software and raise no flag."""
-        return _or_nonfinite(flags, load(out, off))
-
-    # The kernels store the results and tell whether some of them call for a second look.
+    # The kernels store the results; the thread's flags then tell whether some of them call
+    # for a second look.
     def contiguous(a0, a1, a2, out, start, stop):
-        flags = np.int32(0)
         for i in range(start, stop):
             off = i * item
             v0, v1, v2 = load(a0, off), load(a1, off), load(a2, off)
             store(out, off, call(v0, v1, v2))
-            if half:
-                flags = tested(out, off, flags)
-        return flags != 0
 
     def scalar_alpha(a0, a1, a2, out, start, stop):
         alpha = load(a2 if nin == 3 else a1, 0)
-        flags = np.int32(0)
         for i in range(start, stop):
             off = i * item
             v1 = alpha if nin == 2 else load(a1, off)
             store(out, off, call(load(a0, off), v1, alpha))
-            if half:
-                flags = tested(out, off, flags)
-        return flags != 0
 
     def strided(a0, a1, a2, out, s0, s1, s2, so, start, stop):
-        flags = np.int32(0)
         for i in range(start, stop):
             v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
             store(out, i * so, call(v0, v1, v2))
-            if half:
-                flags = tested(out, i * so, flags)
-        return flags != 0
 
     def compute(variant, a0, a1, a2, out, s0, s1, s2, so, start, stop):
         if variant == 0:
-            return contiguous(a0, a1, a2, out, start, stop)
-        if variant == 1:
-            return scalar_alpha(a0, a1, a2, out, start, stop)
-        return strided(a0, a1, a2, out, s0, s1, s2, so, start, stop)
+            contiguous(a0, a1, a2, out, start, stop)
+        elif variant == 1:
+            scalar_alpha(a0, a1, a2, out, start, stop)
+        else:
+            strided(a0, a1, a2, out, s0, s1, s2, so, start, stop)
 
     def rescan(a0, a1, a2, out, s0, s1, s2, so, start, stop):
         """The flag bits of the results in ``[start, stop)``, element by element (only for a
@@ -269,9 +258,11 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
 
     def sequential(a0, a1, a2, out, s0, s1, s2, so, start, stop):
         """Element by element in order, each result stored before the next element's inputs
-        are loaded, and its flags decided on the spot: for an ``out`` of stride 0, which NumPy
-        passes only for a reduction (``out`` is then also the first input, the running value:
-        each element needs the one before)."""
+        are loaded, and its flags decided on the spot: for an ``out`` that overlaps an input
+        without being it element for element, which NumPy passes for a reduction (``out`` of
+        stride 0, also the first input: the running value) and where ``out`` runs behind an
+        input (``accumulate``; ``f(b[1:], out=b[:-1])``): a block computed first would have
+        overwritten inputs before their second look."""
         overflow = invalid = divide = False
         for i in range(start, stop):
             v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
@@ -290,7 +281,6 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
             for i in range(start, stop):
                 store(out, i * so, load(results, i * item))
 
-    tested = _jit(tested, f"{prefix}_tested", inline="always")
     contiguous = _jit(contiguous, f"{prefix}_contiguous", inline="always")
     scalar_alpha = _jit(scalar_alpha, f"{prefix}_scalar_alpha", inline="always")
     strided = _jit(strided, f"{prefix}_strided", inline="always")
@@ -302,7 +292,13 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     def segment(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
         """``saved``: the thread's floating-point state on entry (``save_fp_flags``); the
         caller restores it."""
-        if so == 0:
+        n = stop - start
+        first_out = out + start * so
+        if not (apart(a0 + start * s0, s0, first_out, so, n)
+                and (nin < 2 or apart(a1 + start * s1, s1, first_out, so, n))
+                and (nin < 3 or apart(a2 + start * s2, s2, first_out, so, n))):
+            # a reduction (out of stride 0) or an accumulate (out one element behind an input):
+            # each element's inputs are read after the result before it is stored
             return sequential(a0, a1, a2, out, s0, s1, s2, so, start, stop)
         data_contiguous = s0 == item and (nin < 3 or s1 == item)
         alpha_stride = s2 if nin == 3 else s1
@@ -314,8 +310,7 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
             variant = 2
         # In place (out is an input, element for element), each block's results go to a stack
         # buffer first: the inputs stay intact for the second look, and the kernels see
-        # distinct arrays.  Any other overlap (an accumulate's out one element behind its
-        # input) is computed in order as written: LLVM keeps the order where memory overlaps.
+        # distinct arrays.
         in_place = ((a0 == out and s0 == so) or (nin >= 2 and a1 == out and s1 == so)
                     or (nin >= 3 and a2 == out and s2 == so))
         buffer = _stack_block()
@@ -325,8 +320,8 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
         for block in range(start, stop, BLOCK):
             end = min(block + BLOCK, stop)
             results, step = (buffer - block * item, item) if in_place else (out, so)
-            found = compute(variant, a0, a1, a2, results, s0, s1, s2, step, block, end)
-            if found or raised_fp_flags() != 0:
+            compute(variant, a0, a1, a2, results, s0, s1, s2, step, block, end)
+            if raised_fp_flags() != 0:
                 bits |= rescan(a0, a1, a2, results, s0, s1, s2, step, block, end)
                 clear_fp_flags(saved)       # the test itself raises "invalid" on a NaN
             if in_place:
@@ -337,32 +332,34 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
 
 
 #: The C signature of a compiled kernel (:func:`make_segment` behind a ``cfunc``): ``bits =
-#: kernel(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved)``.
-SEGMENT_SIGNATURE = types.int32(*([types.intp] * 10), types.int32)
+#: kernel(context, a0, a1, a2, out, s0, s1, s2, so, start, stop, saved)``; ``context`` is the
+#: second word of the loop's ``data`` (the float16 kernel's float32 kernel; unused otherwise).
+SEGMENT_SIGNATURE = types.int32(*([types.intp] * 11), types.int32)
 
 
 @intrinsic
-def call_segment(typingctx, address, a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
+def call_segment(typingctx, address, context, a0, a1, a2, out, s0, s1, s2, so, start, stop,
+                 saved):
     """Call the compiled kernel at ``address`` (a ``cfunc`` of :data:`SEGMENT_SIGNATURE`)."""
 
     def codegen(context, builder, signature, args):
         word, flags = context.get_value_type(types.intp), ir.IntType(32)
-        kernel_type = ir.FunctionType(flags, [word] * 10 + [flags])
+        kernel_type = ir.FunctionType(flags, [word] * 11 + [flags])
         return builder.call(builder.inttoptr(args[0], kernel_type.as_pointer()), args[1:])
 
     return SEGMENT_SIGNATURE.return_type(types.intp, *SEGMENT_SIGNATURE.args), codegen
 
 
-def _threaded(segment, a0, a1, a2, out, s0, s1, s2, so, n):
+def _threaded(kernel, context, a0, a1, a2, out, s0, s1, s2, so, n):
     """Split ``[0, n)`` in chunks of :data:`PARALLEL_CHUNK` run by Numba's thread pool, each by
-    the kernel at address ``segment``; the chunks' flag bits merged."""
+    the kernel at address ``kernel``; the chunks' flag bits merged."""
     chunk = PARALLEL_CHUNK
     chunks = (n + chunk - 1) // chunk
     overflows = invalids = divides = 0      # prange reduces sums, not ORs: count chunks
     for c in prange(chunks):
         start = c * chunk
         saved = save_fp_flags()         # this worker's state, put back after its chunk
-        bits = call_segment(segment, a0, a1, a2, out, s0, s1, s2, so, start,
+        bits = call_segment(kernel, context, a0, a1, a2, out, s0, s1, s2, so, start,
                             min(start + chunk, n), saved)
         restore_fp_flags(saved, 0)
         overflows += (bits & FE_OVERFLOW) != 0
@@ -411,15 +408,16 @@ _SEGMENTS: dict[tuple[str, str], CFunc] = {}
 
 
 def segment_kernel(spec: FunctionSpec, char: str) -> CFunc:
-    """The compiled serial kernel of ``spec`` for ``char``, behind a C ``cfunc`` of
-    :data:`SEGMENT_SIGNATURE`, one per process: every loop that runs ``spec`` for ``char``
-    (serial and threaded) calls it through its address, so it is compiled and optimised once."""
+    """The compiled serial kernel of ``spec`` for ``char`` ("f" or "d"), behind a C ``cfunc``
+    of :data:`SEGMENT_SIGNATURE`, one per process: every loop that runs ``spec`` for ``char``
+    (serial and threaded, and float16 for "f") calls it through its address, so it is compiled
+    and optimised once."""
     key = (spec.name, char)
     if key not in _SEGMENTS:
         prefix = f"numelu_{spec.name}_{char}"
         segment = make_segment(spec, char, prefix)
 
-        def kernel(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
+        def kernel(context, a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
             return np.int32(segment(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved))
 
         kernel.__qualname__ = kernel.__name__ = f"{prefix}_kernel"
@@ -427,26 +425,140 @@ def segment_kernel(spec: FunctionSpec, char: str) -> CFunc:
     return _SEGMENTS[key]
 
 
+@intrinsic
+def _round_to_half(typingctx, value):
+    """The float32 ``value`` rounded to float16, as a float32 (exactly the stored float16)."""
+    if value != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fpext(builder.fptrunc(args[0], ir.HalfType()), ir.FloatType())
+
+    return types.float32(value), codegen
+
+
+_HALF_KERNELS: dict[int, CFunc] = {}
+
+
+def half_kernel(nin: int) -> CFunc:
+    """The float16 kernel of every function of ``nin`` inputs: it widens each block of inputs
+    to float32 on the stack, runs the function's float32 kernel on it (its address is the
+    ``context`` argument) and rounds the results to float16 into ``out``, as NumPy computes a
+    float16 loop: in float32, rounded once.
+
+    Flags: the float32 kernel's, plus overflow for a finite float32 result from finite inputs
+    that rounds to inf.  A reduction or an accumulate (``out`` is, or runs one element behind,
+    an input) goes element by element, each result stored before the next one's inputs are
+    read; every other overlap is an input that is ``out`` element for element, which a block
+    widened before its results are stored leaves intact.
+    """
+    if nin in _HALF_KERNELS:
+        return _HALF_KERNELS[nin]
+    load_half, store_half, half_item = ACCESSORS["e"]
+    load, store, item = ACCESSORS["f"]
+    apart = _apart[half_item]
+    inf = np.float32(np.inf)
+
+    def widen(a, s, buffer, start, stop):
+        """Elements ``[start, stop)`` of a float16 operand as float32 in ``buffer``; returns
+        the stride to read them there with (0 for a broadcast operand: one element)."""
+        if s == 0:
+            store(buffer, 0, load_half(a, 0))
+            return 0
+        if s == half_item:                  # a constant stride: this loop vectorises
+            for i in range(start, stop):
+                store(buffer, (i - start) * item, load_half(a, i * half_item))
+        else:
+            for i in range(start, stop):
+                store(buffer, (i - start) * item, load_half(a, i * s))
+        return item
+
+    def narrow(results, out, so, start, stop):
+        """Store the float32 results as float16; nonzero if one of the stored values is inf or
+        NaN (two vector instructions per element: the loop stays vectorised)."""
+        tested = np.int32(0)
+        if so == half_item:                 # a constant stride: this loop vectorises
+            for i in range(start, stop):
+                rounded = _round_to_half(load(results, (i - start) * item))
+                store_half(out, i * half_item, rounded)
+                tested = _or_nonfinite(tested, rounded)
+        else:
+            for i in range(start, stop):
+                rounded = _round_to_half(load(results, (i - start) * item))
+                store_half(out, i * so, rounded)
+                tested = _or_nonfinite(tested, rounded)
+        return tested != 0
+
+    def overflowed(results, b0, b1, b2, k0, k1, k2, n):
+        """Did a finite float32 result from finite inputs round to inf (element by element,
+        for a block where :func:`narrow`'s test fired)?"""
+        for j in range(n):
+            r = load(results, j * item)
+            if (abs(_round_to_half(r)) == inf and abs(r) < inf and abs(load(b0, j * k0)) < inf
+                    and abs(load(b1, j * k1)) < inf and abs(load(b2, j * k2)) < inf):
+                return True
+        return False
+
+    widen = _jit(widen, f"numelu_half{nin}_widen", inline="always")
+    narrow = _jit(narrow, f"numelu_half{nin}_narrow", inline="always")
+    overflowed = _jit(overflowed, f"numelu_half{nin}_overflowed")
+
+    def kernel(context, a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
+        n = stop - start
+        first_out = out + start * so
+        chained = not (apart(a0 + start * s0, s0, first_out, so, n)
+                       and (nin < 2 or apart(a1 + start * s1, s1, first_out, so, n))
+                       and (nin < 3 or apart(a2 + start * s2, s2, first_out, so, n)))
+        step = 1 if chained else BLOCK
+        b0, b1, b2, results = _stack_block(), _stack_block(), _stack_block(), _stack_block()
+        bits = np.int32(0)
+        overflow = False
+        for block in range(start, stop, step):
+            end = min(block + step, stop)
+            k0 = widen(a0, s0, b0, block, end)
+            k1 = widen(a1, s1, b1, block, end) if nin >= 2 else k0
+            k2 = widen(a2, s2, b2, block, end) if nin >= 3 else k1
+            c1 = b1 if nin >= 2 else b0
+            c2 = b2 if nin >= 3 else c1
+            bits |= call_segment(context, 0, b0, c1, c2, results, k0, k1, k2, item, 0,
+                                 end - block, saved)
+            if narrow(results, out, so, block, end) and not overflow:
+                overflow = overflowed(results, b0, c1, c2, k0, k1, k2, end - block)
+            clear_fp_flags(saved)           # the rounding raises flags of its own
+        return bits | (FE_OVERFLOW if overflow else 0)
+
+    kernel.__qualname__ = kernel.__name__ = f"numelu_half{nin}_kernel"
+    _HALF_KERNELS[nin] = _compile_cached(kernel, SEGMENT_SIGNATURE)
+    return _HALF_KERNELS[nin]
+
+
 _LOOPS: dict[tuple[int, int, bool], CFunc] = {}
+_LOOP_DATA: dict[tuple[str, str], ctypes.Array] = {}
 
 
 def make_loop(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CFunc, int]:
     """The NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d"), and the ``data``
-    pointer NumPy must pass it: the address of the function's compiled kernel
-    (:func:`segment_kernel`).
+    pointer NumPy must pass it: the address of two words, the kernel to run and its
+    ``context`` (for float16: :func:`half_kernel` and the function's float32 kernel; else the
+    function's own kernel, :func:`segment_kernel`, and 0).
 
     The loop itself depends only on the number of inputs, the item size and the target, so one
     is compiled per such kind and shared by every function.  The threaded flavour uses the
     thread pool only for runs longer than one chunk whose elements may be computed in any order,
-    and only if it takes numelu's process-wide gate (``_safety``): otherwise it runs the serial
-    kernel.
+    and only if it takes numelu's process-wide gate (``_safety``): otherwise it runs the kernel
+    serially.
     """
-    kernel = segment_kernel(spec, char)
+    if (spec.name, char) not in _LOOP_DATA:
+        if char == "e":
+            words = (half_kernel(spec.nin).address, segment_kernel(spec, "f").address)
+        else:
+            words = (segment_kernel(spec, char).address, 0)
+        _LOOP_DATA[spec.name, char] = (ctypes.c_ssize_t * 2)(*words)
     item = ACCESSORS[char][2]
     key = (spec.nin, item, parallel)
     if key not in _LOOPS:
         _LOOPS[key] = _make_loop(*key)
-    return _LOOPS[key], kernel.address
+    return _LOOPS[key], ctypes.addressof(_LOOP_DATA[spec.name, char])
 
 
 def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
@@ -455,7 +567,8 @@ def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
     apart = _apart[item]
 
     def loop(args, dimensions, steps, data):
-        kernel = address_of(data)
+        words = address_of(data)
+        kernel, context = load_word(words, 0), load_word(words, 8)
         n = dimensions[0]
         a0 = address_of(args[0])
         a1 = address_of(args[1]) if nin >= 2 else a0
@@ -469,10 +582,11 @@ def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
         if (parallel and n > chunk and apart(a0, s0, out, so, n)
                 and (nin < 2 or apart(a1, s1, out, so, n))
                 and (nin < 3 or apart(a2, s2, out, so, n)) and try_enter_parallel_region()):
-            raised = threaded(kernel, a0, a1, a2, out, s0, s1, s2, so, n)
+            raised = threaded(kernel, context, a0, a1, a2, out, s0, s1, s2, so, n)
             leave_parallel_region()
         else:
-            raised = call_segment(kernel, a0, a1, a2, out, s0, s1, s2, so, np.intp(0), n, flags)
+            raised = call_segment(kernel, context, a0, a1, a2, out, s0, s1, s2, so, np.intp(0),
+                                  n, flags)
         restore_fp_flags(flags, raised)
 
     loop.__qualname__ = loop.__name__ = (

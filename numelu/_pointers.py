@@ -28,6 +28,17 @@ def address_of(typingctx, pointer):
     return types.intp(pointer), codegen
 
 
+@intrinsic
+def load_word(typingctx, address, offset):
+    """The ``intp`` at ``address + offset`` bytes."""
+
+    def codegen(context, builder, signature, args):
+        word = context.get_value_type(types.intp)
+        return builder.load(_element_pointer(builder, *args, word), align=1)
+
+    return types.intp(types.intp, types.intp), codegen
+
+
 def _element_pointer(builder: ir.IRBuilder, address: ir.Value, offset: ir.Value, storage: ir.Type):
     byte_pointer = builder.gep(builder.inttoptr(address, _BYTE_PTR), [offset])
     return builder.bitcast(byte_pointer, storage.as_pointer())

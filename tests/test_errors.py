@@ -171,7 +171,7 @@ def test_bad_extension_dtype_of_another_librarys_array_is_a_type_error(target):
 
 
 ZERO_ALPHAS = [0.0, -0.0, 0, False, np.float32(0), np.float16(0), np.float64(-0.0),
-               np.array(0.0), np.array(0, dtype=np.int8)]
+               np.array(0.0), np.array(0, dtype=np.int8), np.False_, np.array(False)]
 
 
 @pytest.mark.parametrize("alpha", ZERO_ALPHAS, ids=repr)

@@ -370,6 +370,35 @@ def test_every_input_is_out(dtype, target):
     assert raised(same_nan) == set()
 
 
+@pytest.mark.parametrize("dtype", (np.float16, np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("size", [3, 2000, 3 * PARALLEL_CHUNK + 5])
+def test_out_one_element_behind_an_input(size, dtype, target):
+    """``f(b[1:], out=b[:-1])``: NumPy hands the loop this overlap as it is (the input runs
+    ahead of out); each result must be checked against its own input, not against the result
+    that overwrote it.  A NaN or inf input is quiet; a genuine overflow is reported."""
+    def shifted(values, name="elu", extra=()):
+        def call():
+            b = np.array(values, dtype)
+            getattr(numelu, name)(*extra, b[1:], out=b[:-1], target=target)
+            return b
+        return call
+
+    for at in (1, size // 2, size - 1):
+        quiet = np.full(size, -0.5)
+        quiet[at] = NAN
+        quiet[at - 1] = INF if at > 1 else 0.0
+        assert raised(shifted(quiet)) == set()
+        assert raised(shifted(quiet, "elu_backward", (np.ones(size - 1, dtype),))) == set()
+        expected = quietly(lambda q=quiet: numpy_formula("elu", np.array(q[1:], dtype),
+                                                         np.ones(size - 1, dtype)))
+        got = quietly(shifted(quiet))
+        assert_same_values(got[:-1], expected, dtype)
+        loud = np.full(size, -0.5)
+        loud[at] = float(np.finfo(dtype).max)             # SELU_SCALE * max overflows
+        loud[at - 1] = INF
+        assert raised(shifted(loud, "selu")) == {"over"}
+
+
 def test_the_table_says_which_formulas_divide_by_alpha():
     """``divides_by_alpha`` (what the loops report a division by zero for) matches the math."""
     for spec in BY_NAME.values():
