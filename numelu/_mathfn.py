@@ -278,6 +278,7 @@ class Kernels(NamedTuple):
     scaled_exp: Callable
     scaled_exp_pair: Callable
     scaled_expm1_pair: Callable
+    scaled_expm1: Callable
     scaled_expm1_hilo: Callable
 
 
@@ -288,14 +289,16 @@ def _taylor_tail(degree: int) -> tuple[float, ...]:
 
 def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_bits: int,
            exponent_bias: int, ln2_hi: float, ln2_lo: float, degree: int,
-           expm1_low: float, exp_low: float, scaled_low: float, high: float) -> Kernels:
+           expm1_low: float, exp_low: float, scaled_low: float, high: float,
+           wide_high: float) -> Kernels:
     f = ftype
     inv_ln2, ln2_hi, ln2_lo = f(1.0 / math.log(2.0)), f(ln2_hi), f(ln2_lo)
     shifter = f(1.5 * 2.0**mantissa_bits)
     shifter_bits = itype(np.array(shifter).view(itype))
     coeffs = tuple(f(c) for c in _taylor_tail(degree))
     half, one, zero, inf = f(0.5), f(1.0), f(0.0), f(np.inf)
-    expm1_low, exp_low, scaled_low, high = f(expm1_low), f(exp_low), f(scaled_low), f(high)
+    expm1_low, exp_low, scaled_low = f(expm1_low), f(exp_low), f(scaled_low)
+    high, wide_high = f(high), f(wide_high)
     bias, mbits = itype(exponent_bias), itype(mantissa_bits)
     # below this k, scale 2**k in two steps: 2**k itself would be subnormal from -(bias - 1),
     # and 12 binades earlier already the tail 2**k * tail loses bits to the subnormal grid
@@ -304,29 +307,45 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
     deep_scale = f(2.0 ** -(mantissa_bits + 12))
     n_coeffs = len(coeffs)
 
-    @njit(inline="always")
-    def reduce(x, x_lo, low):
-        """Clamp, then split x + x_lo = k*ln2 + r + r_lo; return (2**k parts, r, r_lo, expm1(r) - r)."""
-        small = x < low
-        x = x if x > low else low
-        x = x if x < high else high
-        x_lo = zero if small else x_lo
-        t = muladd(x, inv_ln2, shifter)
-        kf = t - shifter
-        k = float_bits(t) - shifter_bits
-        hi = x - kf * ln2_hi                      # exact: ln2_hi has trailing zero bits
-        lo = muladd(kf, ln2_lo, -x_lo)
-        r = hi - lo
-        r_lo = (hi - r) - lo
-        q = coeffs[0]
-        for i in range(1, n_coeffs):
-            q = muladd(q, r, coeffs[i])
-        tail = muladd(r * r, muladd(r, q, half), muladd(r_lo, r, r_lo))
-        is_deep = k < deep
-        k1 = k + deep_shift if is_deep else k
-        scale = bits_float((k1 + bias) << mbits, one)
-        post = deep_scale if is_deep else one
-        return scale, post, r, tail
+    def make_reduce(top, wide: bool):
+        """``reduce`` for arguments up to ``top``; ``wide``: past ``high`` too, where 2**k is
+        split into ``2**bias * post`` (both finite up to k = 2 * bias)."""
+
+        @njit(inline="always")
+        def reduce(x, x_lo, low):
+            """Clamp, then split x + x_lo = k*ln2 + r + r_lo; return (2**k parts, r, expm1(r) - r)."""
+            small = x < low
+            x = x if x > low else low
+            x = x if x < top else top
+            x_lo = zero if small else x_lo
+            t = muladd(x, inv_ln2, shifter)
+            kf = t - shifter
+            k = float_bits(t) - shifter_bits
+            hi = x - kf * ln2_hi                      # exact: ln2_hi has trailing zero bits
+            lo = muladd(kf, ln2_lo, -x_lo)
+            r = hi - lo
+            r_lo = (hi - r) - lo
+            q = coeffs[0]
+            for i in range(1, n_coeffs):
+                q = muladd(q, r, coeffs[i])
+            tail = muladd(r * r, muladd(r, q, half), muladd(r_lo, r, r_lo))
+            is_deep = k < deep
+            if wide:
+                is_big = k > bias
+                k1 = k + deep_shift if is_deep else (bias if is_big else k)
+                scale = bits_float((k1 + bias) << mbits, one)
+                big_post = bits_float(k << mbits, one)      # 2**(k - bias) (garbage if unused)
+                post = deep_scale if is_deep else (big_post if is_big else one)
+            else:
+                k1 = k + deep_shift if is_deep else k
+                scale = bits_float((k1 + bias) << mbits, one)
+                post = deep_scale if is_deep else one
+            return scale, post, r, tail
+
+        return reduce
+
+    reduce = make_reduce(high, False)
+    reduce_wide = make_reduce(wide_high, True)
 
     @njit(inline="always")
     def expm1_parts(scale, r, tail):
@@ -347,19 +366,22 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         err = (scale - s) + b
         return s, err + scale * tail
 
+    # The hi-lo kernels take CELU's x / alpha, which a negative alpha makes positive: they
+    # reduce over the wide range (2**k in two factors past 2**bias), so that exp and expm1
+    # overflow exactly where the true value does, by a rounding that raises the overflow flag;
+    # above ``wide_high`` the clamped argument overflows all the same.
     @njit(inline="always")
     def expm1_hilo_impl(x, x_lo):
-        scale, post, r, tail = reduce(x, x_lo, expm1_low)
-        s, t = expm1_parts(scale, r, tail)
-        return inf if x > high else s + t
+        scale, post, r, tail = reduce_wide(x, x_lo, expm1_low)
+        s, t = expm1_parts(scale, r, tail)    # past 2**bias the - 1 is far below half an ulp
+        return (s + t) * post
 
     @njit(inline="always")
     def exp_hilo_impl(x, x_lo):
-        scale, post, r, tail = reduce(x, x_lo, exp_low)
+        scale, post, r, tail = reduce_wide(x, x_lo, exp_low)
         s, t = exp_parts(scale, r, tail)
         y = (s + t) * post
-        y = zero if x < exp_low else y
-        return inf if x > high else y
+        return zero if x < exp_low else y
 
     @njit(inline="always")
     def times_pair(s, t, factor, factor_lo):
@@ -379,7 +401,20 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
 
     @njit(inline="always")
     def scaled_expm1_hilo_impl(x, x_lo, factor):
-        scale, post, r, tail = reduce(x, x_lo, expm1_low)
+        """``factor * expm1(x + x_lo)``, rounded once (the product by ``post`` is exact unless
+        it overflows, which is then the result's own overflow: a factor below 1 brings exp
+        back into range up to ``wide_high``).  Above ``wide_high``: ``inf * factor``; its
+        clamped product overflows (raising the flag) for every normal nonzero factor."""
+        scale, post, r, tail = reduce_wide(x, x_lo, expm1_low)
+        s, t = expm1_parts(scale, r, tail)
+        y = times_factor(s, t, factor) * post
+        return inf * factor if x > wide_high else y
+
+    @njit(inline="always")
+    def scaled_expm1_impl(x, factor):
+        """``factor * expm1(x)``, rounded once, for ELU's ``min(x, 0)``: the narrow range
+        (``inf * factor`` past ``high``, 0.35 before the true overflow)."""
+        scale, post, r, tail = reduce(x, zero, expm1_low)
         s, t = expm1_parts(scale, r, tail)
         return inf * factor if x > high else times_factor(s, t, factor)
 
@@ -424,27 +459,27 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
 
     return Kernels(expm1_hilo=expm1_hilo_impl, exp_hilo=exp_hilo_impl,
                    scaled_exp=scaled_exp_impl, scaled_exp_pair=scaled_exp_pair_impl,
-                   scaled_expm1_pair=scaled_expm1_pair_impl,
+                   scaled_expm1_pair=scaled_expm1_pair_impl, scaled_expm1=scaled_expm1_impl,
                    scaled_expm1_hilo=scaled_expm1_hilo_impl)
 
 
 # ``high``: the largest argument whose k = round(x/ln2) keeps 2**k finite (k <= bias).  The
 # clamp must hold k there: with k = bias + 1 the scale is inf and inf - inf raises "invalid"
-# for every large x, even in lanes whose exp is discarded (elu(1000.0)).  Above ``high`` the
-# kernels return inf: exp/expm1 overflow 0.35 early (709.43 instead of 709.78 in float64,
-# 88.37 instead of 88.72 in float32), which only CELU with a negative alpha can reach.
+# for every large x, even in lanes whose exp is discarded (elu(1000.0)).  The kernels that take
+# min(x, 0) never get past it.  ``wide_high``: the same for k <= 2 * bias, the range of the
+# hi-lo kernels (CELU's x / alpha, positive for a negative alpha), which split 2**k in two.
 # ``scaled_low``: factor * exp(x) stays nonzero below exp's own underflow point for factor > 1;
 # the two-step (deep) scaling of 2**k reaches down to -752.7 (float64) / -110.9 (float32).
 _KERNELS = {
     types.float64: _build(
         np.float64, np.int64, mantissa_bits=52, exponent_bias=1023,
         ln2_hi=6.93147180369123816490e-01, ln2_lo=1.90821492927058770002e-10, degree=13,
-        expm1_low=-64.0, exp_low=-746.0, scaled_low=-752.0, high=709.43,
+        expm1_low=-64.0, exp_low=-746.0, scaled_low=-752.0, high=709.43, wide_high=1418.0,
     ),
     types.float32: _build(
         np.float32, np.int32, mantissa_bits=23, exponent_bias=127,
         ln2_hi=6.9314575195e-01, ln2_lo=1.4286067653e-06, degree=8,
-        expm1_low=-32.0, exp_low=-104.0, scaled_low=-110.0, high=88.37,
+        expm1_low=-32.0, exp_low=-104.0, scaled_low=-110.0, high=88.37, wide_high=176.0,
     ),
 }
 
@@ -494,9 +529,9 @@ def _scaled_exp_cpu(x, factor):
 
 @overload(scaled_expm1, target="cpu", jit_options=_INLINE)
 def _scaled_expm1_cpu(x, factor):
-    impl = _kernel_for(x, 'scaled_expm1_hilo')
+    impl = _kernel_for(x, 'scaled_expm1')
     if impl is not None and factor == x:
-        return lambda x, factor: impl(x, _zero_like(x), factor)
+        return lambda x, factor: impl(x, factor)
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
         return lambda x, factor: factor * expm1(x)           # mixed types (a user's call)
 

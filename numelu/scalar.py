@@ -186,7 +186,8 @@ def selu(x):
 def celu(x, alpha):
     """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
     x, alpha = _as_float(x), _as_float(alpha)
-    q, q_lo = _quotient(x, alpha)
+    # min(x, 0): a discarded lane (x > 0, alpha > 0) gets no x / alpha past exp's range
+    q, q_lo = _quotient(nonpositive_part(x), alpha)
     negative_part = scaled_expm1_hilo(q, q_lo, alpha)
     # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
     # subnormal there, where alpha * (x / alpha) would bring back its rounding error times alpha.
@@ -216,7 +217,7 @@ def selu_derivative(x):
 def celu_derivative(x, alpha):
     """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
     x, alpha = _as_float(x), _as_float(alpha)
-    q, q_lo = _quotient(x, alpha)
+    q, q_lo = _quotient(nonpositive_part(x), alpha)
     e = exp_hilo(q, q_lo)
     e = select(q == q, e, q)         # NaN alpha: NaN (the exp kernel clamps a NaN argument)
     return _select_nonpositive(x, const(1.0, x), e)

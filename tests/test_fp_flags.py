@@ -118,6 +118,11 @@ GENUINE = [
     ("selu", (MAX,), {"over"}, WIDE),
     ("selu", (65000.0,), {"over"}, ("float16",)),                     # float16 result
     ("celu_derivative_from_output", (-1.0, TINY), {"over"}, ALL),    # y / alpha
+    # a negative alpha takes x / alpha past exp's overflow
+    ("celu", (-1000.0, -1.0), {"over"}, ALL),
+    ("celu", (-100.0, -0.5), {"over"}, ("float16", "float32")),     # -0.5 * expm1(200)
+    ("celu_derivative", (-1000.0, -1.0), {"over"}, ALL),
+    ("celu_backward", (1.0, -1000.0, -1.0), {"over"}, ALL),
     # invalid: inf * 0 from inputs none of which is NaN
     ("elu_backward", (INF, -1.0, 0.0), {"invalid"}, ALL),
     ("elu_backward", (2.5, -1000.0, INF), {"invalid"}, ALL),

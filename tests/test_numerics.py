@@ -30,6 +30,7 @@ from SPEC section 3 and from the formula of SPEC section 1 evaluated as written:
 from __future__ import annotations
 
 import functools
+import math
 import os
 
 import mpmath
@@ -519,23 +520,37 @@ def test_celu_quotient_stays_within_two_ulp(name, alpha, dtype, target):
 
 
 @pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
-@pytest.mark.parametrize("alpha", (-1.0, -0.5, -2.0))
-@pytest.mark.parametrize("name", ("celu", "celu_derivative"))
+@pytest.mark.parametrize("alpha", (-1.0, -0.5, -2.0, -0.2, -0.0133))
+@pytest.mark.parametrize("name", ("celu", "celu_derivative", "celu_backward"))
 def test_celu_negative_alpha_up_to_overflow(name, alpha, dtype, target):
     """CELU takes any nonzero alpha: a negative one makes x / alpha positive, so exp and expm1
-    run up to the overflow threshold, where 2**k alone is beyond the float range."""
-    top = 709.4 if dtype == np.float64 else 88.3     # exp/expm1 return inf above 709.43 / 88.37
+    run up to the overflow threshold and past it.  Within the bound up to the true overflow
+    point (2**k alone is beyond the float range there, and for |alpha| < 1 CELU's product is
+    back in range well past exp's own overflow); inf past it, with NumPy's overflow error for
+    those elements only."""
+    factor = abs(float(dtype(alpha))) if name == "celu" else 1.0
+    edge = math.log(float(np.finfo(dtype).max)) - math.log(factor)   # where |result| overflows
     rng = np.random.default_rng(5)
-    q = np.concatenate([rng.uniform(0.0, top, 300), rng.uniform(top - 1.5, top, 200)])
+    q = np.concatenate([rng.uniform(0.0, edge, 300), rng.uniform(edge - 1.5, edge + 1.5, 300)])
     x = to_dtype(q * alpha, dtype)
-    args64 = [x.astype(np.float64), float(dtype(alpha))]
+    args = [x, alpha] if BY_NAME[name].nin == 2 else [np.ones_like(x), x, alpha]
+    args64 = [a.astype(np.float64) if isinstance(a, np.ndarray) else float(dtype(a))
+              for a in args]
     if dtype == np.float64:
         hi, frac = mp_reference(name, args64)
     else:
         hi, frac = np_reference(name, args64), np.zeros(x.shape)
     allowed = allowed_ulps(name, args64, hi, alpha, dtype)
-    got = call(name, [x, alpha], target)
+    got = call(name, args, target)
     check_accuracy(got, name, dtype, args64, hi, frac, allowed)
+    with np.errstate(over="ignore"):
+        overflows = np.isinf(hi.astype(dtype))
+    assert overflows.any() and not overflows.all()
+    finite = [a[~overflows] if isinstance(a, np.ndarray) else a for a in args]
+    with np.errstate(all="raise"):
+        getattr(numelu, name)(*finite, target=target)           # no error where it is finite
+        with pytest.raises(FloatingPointError, match="overflow"):
+            getattr(numelu, name)(*args, target=target)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
