@@ -204,6 +204,9 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     """
     load, store, item = ACCESSORS[char]
     call = _caller(spec.formula, spec.nin, prefix)
+    # the formula on the wide exp kernels (CELU), for the results the fast one leaves inf early
+    exact = _caller(spec.exact or spec.formula, spec.nin, f"{prefix}_exact")
+    has_exact = spec.exact is not None
     check = make_check(spec, char, prefix)
     apart = _apart[item]
     nin = spec.nin
@@ -243,14 +246,21 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
         """The flag bits of the results in ``[start, stop)``, element by element (only for a
         block where the kernel's test fired).  Only a result that is inf or NaN, or whose
         alpha is 0 in a formula that divides by it, can be an error: the others are passed over
-        with one compare (NaN data leaves most of a block to pass over)."""
+        with one compare (NaN data leaves most of a block to pass over).  An inf or NaN result
+        of a formula with a wide form (``spec.exact``: CELU, whose fast kernels return inf
+        0.35 before exp's overflow) is first computed again with it."""
         overflow = invalid = divide = False
         for i in range(start, stop):
             r = load(out, i * so)
             alpha = load(a2, i * s2) if nin == 3 else load(a1, i * s1)
             if r - r == zero and not (divides and alpha == zero):
                 continue
-            o, n, d = check(r, load(a0, i * s0), load(a1, i * s1), load(a2, i * s2))
+            v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
+            if has_exact and r - r != zero:
+                r = exact(v0, v1, v2)
+                store(out, i * so, r)
+                r = load(out, i * so)
+            o, n, d = check(r, v0, v1, v2)
             overflow |= o
             invalid |= n
             divide |= d
@@ -266,8 +276,12 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
         overflow = invalid = divide = False
         for i in range(start, stop):
             v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
-            store(out, i * so, call(v0, v1, v2))
-            o, n, d = check(load(out, i * so), v0, v1, v2)
+            compute(2, a0, a1, a2, out, s0, s1, s2, so, i, i + 1)    # no copy of the formula
+            r = load(out, i * so)
+            if has_exact and r - r != zero:
+                store(out, i * so, exact(v0, v1, v2))
+                r = load(out, i * so)
+            o, n, d = check(r, v0, v1, v2)
             overflow |= o
             invalid |= n
             divide |= d

@@ -86,6 +86,12 @@ def exp_hilo(x, x_lo):
     return _like(x, e)
 
 
+def exp_hilo_wide(x, x_lo):
+    """:func:`exp_hilo` over the whole range of ``x`` on the CPU (the narrow kernel returns inf
+    0.35 before exp's overflow): for a second look at the few results that need it."""
+    return exp_hilo(x, x_lo)
+
+
 def fma(a, b, c):
     """``a*b + c`` rounded once."""
     from fractions import Fraction
@@ -112,6 +118,13 @@ def scaled_expm1_hilo(x, x_lo, factor):
     """``factor * expm1(x + x_lo)`` (see :func:`expm1_hilo`), rounded once like
     :func:`scaled_expm1`: CELU's ``alpha * expm1(x / alpha)``."""
     return _like(x, float(factor) * float(expm1_hilo(float(x), float(x_lo))))
+
+
+def scaled_expm1_hilo_wide(x, x_lo, factor):
+    """:func:`scaled_expm1_hilo` over the whole range of ``x`` on the CPU, up to where no
+    factor brings the product back into range (the narrow kernel returns ``inf * factor`` from
+    0.35 before exp's overflow): for a second look at the few results that need it."""
+    return scaled_expm1_hilo(x, x_lo, factor)
 
 
 def scaled_exp_pair(x, factor, factor_lo):
@@ -280,6 +293,9 @@ class Kernels(NamedTuple):
     scaled_expm1_pair: Callable
     scaled_expm1: Callable
     scaled_expm1_hilo: Callable
+    expm1_hilo_wide: Callable
+    exp_hilo_wide: Callable
+    scaled_expm1_hilo_wide: Callable
 
 
 def _taylor_tail(degree: int) -> tuple[float, ...]:
@@ -296,7 +312,7 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
     shifter = f(1.5 * 2.0**mantissa_bits)
     shifter_bits = itype(np.array(shifter).view(itype))
     coeffs = tuple(f(c) for c in _taylor_tail(degree))
-    half, one, zero, inf = f(0.5), f(1.0), f(0.0), f(np.inf)
+    half, one, zero, inf, huge = f(0.5), f(1.0), f(0.0), f(np.inf), f(np.finfo(ftype).max)
     expm1_low, exp_low, scaled_low = f(expm1_low), f(exp_low), f(scaled_low)
     high, wide_high = f(high), f(wide_high)
     bias, mbits = itype(exponent_bias), itype(mantissa_bits)
@@ -309,15 +325,16 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
 
     def make_reduce(top, wide: bool):
         """``reduce`` for arguments up to ``top``; ``wide``: past ``high`` too, where 2**k is
-        split into ``2**bias * post`` (both finite up to k = 2 * bias)."""
+        split into ``2**bias * post * post2`` (all finite up to k = 2 * bias + mbits + 2)."""
 
         @njit(inline="always")
         def reduce(x, x_lo, low):
-            """Clamp, then split x + x_lo = k*ln2 + r + r_lo; return (2**k parts, r, expm1(r) - r)."""
-            small = x < low
+            """Clamp, then split x + x_lo = k*ln2 + r + r_lo; return (2**k as scale * post *
+            post2, r, expm1(r) - r)."""
+            clamped = (x < low) | (x > top)
             x = x if x > low else low
             x = x if x < top else top
-            x_lo = zero if small else x_lo
+            x_lo = zero if clamped else x_lo
             t = muladd(x, inv_ln2, shifter)
             kf = t - shifter
             k = float_bits(t) - shifter_bits
@@ -334,13 +351,19 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
                 is_big = k > bias
                 k1 = k + deep_shift if is_deep else (bias if is_big else k)
                 scale = bits_float((k1 + bias) << mbits, one)
-                big_post = bits_float(k << mbits, one)      # 2**(k - bias) (garbage if unused)
+                # 2**(k - bias) in two halves (garbage in the lanes that do not use them)
+                past = k - bias
+                first = past >> 1
+                big_post = bits_float((first + bias) << mbits, one)
+                big_post2 = bits_float((past - first + bias) << mbits, one)
                 post = deep_scale if is_deep else (big_post if is_big else one)
+                post2 = big_post2 if is_big else one
             else:
                 k1 = k + deep_shift if is_deep else k
                 scale = bits_float((k1 + bias) << mbits, one)
                 post = deep_scale if is_deep else one
-            return scale, post, r, tail
+                post2 = one
+            return scale, post, post2, r, tail
 
         return reduce
 
@@ -358,6 +381,17 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         return s, err + scale * tail
 
     @njit(inline="always")
+    def expm1_parts_wide(scale, r, tail):
+        """:func:`expm1_parts` for any k: past 2**(mbits + 1) the - 1 itself rounds (in ``2**k
+        - 1``), and its error goes into ``t`` (exact by Fast2Sum for 2**k >= 1, 0 below)."""
+        a = scale - one
+        a_err = (scale - a) - one
+        b = scale * r
+        s = a + b
+        err = (a - s) + b
+        return s, (err + a_err) + scale * tail
+
+    @njit(inline="always")
     def exp_parts(scale, r, tail):
         """``2**k * (1 + r + tail)`` as an unevaluated sum ``s + t`` (Fast2Sum of
         ``2**k + 2**k*r``)."""
@@ -366,21 +400,43 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
         err = (scale - s) + b
         return s, err + scale * tail
 
-    # The hi-lo kernels take CELU's x / alpha, which a negative alpha makes positive: they
-    # reduce over the wide range (2**k in two factors past 2**bias), so that exp and expm1
-    # overflow exactly where the true value does, by a rounding that raises the overflow flag;
-    # above ``wide_high`` the clamped argument overflows all the same.
+    # The hi-lo kernels take CELU's x / alpha, which a negative alpha makes positive.  The fast
+    # ones return inf past ``high`` (0.35 before exp's own overflow) by an overflowing product,
+    # so that the loops' second look recomputes those results with the wide ones, which reduce
+    # over twice the exponent range (2**k in three factors) and overflow exactly where the true
+    # value does.
+    @njit(inline="always")
+    def beyond(x):
+        """``huge * (1 + max(x - high, 0))``: the largest float, made inf by a rounding that
+        raises the overflow flag where ``x > high`` (on the selected value itself, so that it
+        is raised also where LLVM turns the select into a branch)."""
+        return huge * (one - _llvm_minnum(high - x, zero))
+
     @njit(inline="always")
     def expm1_hilo_impl(x, x_lo):
-        scale, post, r, tail = reduce_wide(x, x_lo, expm1_low)
-        s, t = expm1_parts(scale, r, tail)    # past 2**bias the - 1 is far below half an ulp
-        return (s + t) * post
+        scale, post, _, r, tail = reduce(x, x_lo, expm1_low)
+        s, t = expm1_parts_wide(scale, r, tail)
+        return beyond(x) if x > high else s + t
 
     @njit(inline="always")
     def exp_hilo_impl(x, x_lo):
-        scale, post, r, tail = reduce_wide(x, x_lo, exp_low)
+        scale, post, _, r, tail = reduce(x, x_lo, exp_low)
         s, t = exp_parts(scale, r, tail)
         y = (s + t) * post
+        y = zero if x < exp_low else y
+        return beyond(x) if x > high else y
+
+    @njit(inline="always")
+    def expm1_hilo_wide_impl(x, x_lo):
+        scale, post, post2, r, tail = reduce_wide(x, x_lo, expm1_low)
+        s, t = expm1_parts_wide(scale, r, tail)
+        return (s + t) * post * post2
+
+    @njit(inline="always")
+    def exp_hilo_wide_impl(x, x_lo):
+        scale, post, post2, r, tail = reduce_wide(x, x_lo, exp_low)
+        s, t = exp_parts(scale, r, tail)
+        y = (s + t) * post * post2
         return zero if x < exp_low else y
 
     @njit(inline="always")
@@ -401,27 +457,39 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
 
     @njit(inline="always")
     def scaled_expm1_hilo_impl(x, x_lo, factor):
-        """``factor * expm1(x + x_lo)``, rounded once (the product by ``post`` is exact unless
-        it overflows, which is then the result's own overflow: a factor below 1 brings exp
-        back into range up to ``wide_high``).  Above ``wide_high``: ``inf * factor``; its
-        clamped product overflows (raising the flag) for every normal nonzero factor."""
-        scale, post, r, tail = reduce_wide(x, x_lo, expm1_low)
-        s, t = expm1_parts(scale, r, tail)
-        y = times_factor(s, t, factor) * post
-        return inf * factor if x > wide_high else y
+        scale, post, _, r, tail = reduce(x, x_lo, expm1_low)
+        s, t = expm1_parts_wide(scale, r, tail)
+        return beyond(x) * factor if x > high else times_factor(s, t, factor)
+
+    @njit(inline="always")
+    def scaled_expm1_hilo_wide_impl(x, x_lo, factor):
+        """``factor * expm1(x + x_lo)``, rounded once: past 2**bias the rest of 2**k scales the
+        product afterwards (exactly, unless the result overflows), so that a factor below 1
+        brings the result back into range up to ``wide_high``, past which no factor does.
+        ``inf * factor`` there (NaN for 0)."""
+        scale, post, post2, r, tail = reduce_wide(x, x_lo, expm1_low)
+        s, t = expm1_parts_wide(scale, r, tail)
+        # s * factor rounded once (normal even for a subnormal factor: s >= 2**(bias - 1)
+        # where post > 1), then scaled exactly; with |s| near 2**bias, t * factor alone can
+        # overflow with t's sign, opposite to the result's: then the plain product
+        tf = t * factor
+        fused = muladd(s, factor, tf)
+        plain = (s + t) * factor
+        y = fused if (zero < abs(factor) < inf) & (abs(tf) < inf) else plain
+        return inf * factor if x > wide_high else y * post * post2
 
     @njit(inline="always")
     def scaled_expm1_impl(x, factor):
         """``factor * expm1(x)``, rounded once, for ELU's ``min(x, 0)``: the narrow range
         (``inf * factor`` past ``high``, 0.35 before the true overflow)."""
-        scale, post, r, tail = reduce(x, zero, expm1_low)
+        scale, post, _, r, tail = reduce(x, zero, expm1_low)
         s, t = expm1_parts(scale, r, tail)
         return inf * factor if x > high else times_factor(s, t, factor)
 
     @njit(inline="always")
     def scaled_exp_parts(x):
         """``exp(x)`` as ``s + t`` and the second scaling step ``post`` (1 unless deep)."""
-        scale, post, r, tail = reduce(x, zero, scaled_low)
+        scale, post, _, r, tail = reduce(x, zero, scaled_low)
         s, t = exp_parts(scale, r, tail)
         return s, t, post
 
@@ -453,33 +521,36 @@ def _build(ftype: type[np.floating], itype: type[np.signedinteger], *, mantissa_
     @njit(inline="always")
     def scaled_expm1_pair_impl(x, factor, factor_lo):
         """For ``x <= high`` (the callers pass ``min(x, 0)``)."""
-        scale, post, r, tail = reduce(x, zero, expm1_low)
+        scale, post, _, r, tail = reduce(x, zero, expm1_low)
         s, t = expm1_parts(scale, r, tail)
         return times_pair(s, t, factor, factor_lo)
 
     return Kernels(expm1_hilo=expm1_hilo_impl, exp_hilo=exp_hilo_impl,
                    scaled_exp=scaled_exp_impl, scaled_exp_pair=scaled_exp_pair_impl,
                    scaled_expm1_pair=scaled_expm1_pair_impl, scaled_expm1=scaled_expm1_impl,
-                   scaled_expm1_hilo=scaled_expm1_hilo_impl)
+                   scaled_expm1_hilo=scaled_expm1_hilo_impl,
+                   expm1_hilo_wide=expm1_hilo_wide_impl, exp_hilo_wide=exp_hilo_wide_impl,
+                   scaled_expm1_hilo_wide=scaled_expm1_hilo_wide_impl)
 
 
 # ``high``: the largest argument whose k = round(x/ln2) keeps 2**k finite (k <= bias).  The
 # clamp must hold k there: with k = bias + 1 the scale is inf and inf - inf raises "invalid"
 # for every large x, even in lanes whose exp is discarded (elu(1000.0)).  The kernels that take
-# min(x, 0) never get past it.  ``wide_high``: the same for k <= 2 * bias, the range of the
-# hi-lo kernels (CELU's x / alpha, positive for a negative alpha), which split 2**k in two.
+# min(x, 0) never get past it.  ``wide_high``: the same for k <= 2 * bias + mbits + 2, the range
+# of the hi-lo kernels (CELU's x / alpha, positive for a negative alpha), which split 2**k in
+# three; past it, factor * exp(x) overflows for every nonzero factor (the smallest subnormal).
 # ``scaled_low``: factor * exp(x) stays nonzero below exp's own underflow point for factor > 1;
 # the two-step (deep) scaling of 2**k reaches down to -752.7 (float64) / -110.9 (float32).
 _KERNELS = {
     types.float64: _build(
         np.float64, np.int64, mantissa_bits=52, exponent_bias=1023,
         ln2_hi=6.93147180369123816490e-01, ln2_lo=1.90821492927058770002e-10, degree=13,
-        expm1_low=-64.0, exp_low=-746.0, scaled_low=-752.0, high=709.43, wide_high=1418.0,
+        expm1_low=-64.0, exp_low=-746.0, scaled_low=-752.0, high=709.43, wide_high=1455.0,
     ),
     types.float32: _build(
         np.float32, np.int32, mantissa_bits=23, exponent_bias=127,
         ln2_hi=6.9314575195e-01, ln2_lo=1.4286067653e-06, degree=8,
-        expm1_low=-32.0, exp_low=-104.0, scaled_low=-110.0, high=88.37, wide_high=176.0,
+        expm1_low=-32.0, exp_low=-104.0, scaled_low=-110.0, high=88.37, wide_high=193.0,
     ),
 }
 
@@ -490,30 +561,47 @@ def _kernel_for(x, which: str):
     return None if kernels is None else getattr(kernels, which)
 
 
-@overload(expm1_hilo, target="cpu", jit_options=_INLINE)
-def _expm1_hilo_cpu(x, x_lo):
-    impl = _kernel_for(x, 'expm1_hilo')
-    if impl is not None:
-        return lambda x, x_lo: impl(x, x_lo)
+def _register_hilo(stub, kernel: str) -> None:
+    """``stub(x, x_lo)`` on the CPU: numelu's kernel ``kernel``."""
+
+    @overload(stub, target="cpu", jit_options=_INLINE)
+    def _cpu(x, x_lo):
+        impl = _kernel_for(x, kernel)
+        if impl is not None:
+            return lambda x, x_lo: impl(x, x_lo)
 
 
-@overload(exp_hilo, target="cpu", jit_options=_INLINE)
-def _exp_hilo_cpu(x, x_lo):
-    impl = _kernel_for(x, 'exp_hilo')
-    if impl is not None:
-        return lambda x, x_lo: impl(x, x_lo)
+def _register_scaled_hilo(stub, kernel: str) -> None:
+    """``stub(x, x_lo, factor)`` on the CPU: numelu's kernel ``kernel`` (mixed types: the
+    factor times ``expm1_hilo``)."""
+
+    @overload(stub, target="cpu", jit_options=_INLINE)
+    def _cpu(x, x_lo, factor):
+        impl = _kernel_for(x, kernel)
+        if impl is not None and factor == x and x_lo == x:
+            return lambda x, x_lo, factor: impl(x, x_lo, factor)
+        if isinstance(x, types.Float) and isinstance(factor, types.Float):
+            return lambda x, x_lo, factor: factor * expm1_hilo(x, x_lo)
+
+
+for _stub, _kernel in ((expm1_hilo, "expm1_hilo"), (exp_hilo, "exp_hilo"),
+                       (exp_hilo_wide, "exp_hilo_wide")):
+    _register_hilo(_stub, _kernel)
+for _stub, _kernel in ((scaled_expm1_hilo, "scaled_expm1_hilo"),
+                       (scaled_expm1_hilo_wide, "scaled_expm1_hilo_wide")):
+    _register_scaled_hilo(_stub, _kernel)
 
 
 @overload(expm1, target="cpu", jit_options=_INLINE)
 def _expm1_cpu(x):
-    impl = _kernel_for(x, 'expm1_hilo')
+    impl = _kernel_for(x, 'expm1_hilo_wide')
     if impl is not None:
         return lambda x: impl(x, _zero_like(x))
 
 
 @overload(exp, target="cpu", jit_options=_INLINE)
 def _exp_cpu(x):
-    impl = _kernel_for(x, 'exp_hilo')
+    impl = _kernel_for(x, 'exp_hilo_wide')
     if impl is not None:
         return lambda x: impl(x, _zero_like(x))
 
@@ -536,13 +624,15 @@ def _scaled_expm1_cpu(x, factor):
         return lambda x, factor: factor * expm1(x)           # mixed types (a user's call)
 
 
-@overload(scaled_expm1_hilo, target="cpu", jit_options=_INLINE)
-def _scaled_expm1_hilo_cpu(x, x_lo, factor):
-    impl = _kernel_for(x, 'scaled_expm1_hilo')
-    if impl is not None and factor == x and x_lo == x:
-        return lambda x, x_lo, factor: impl(x, x_lo, factor)
-    if isinstance(x, types.Float) and isinstance(factor, types.Float):
-        return lambda x, x_lo, factor: factor * expm1_hilo(x, x_lo)
+# On CUDA the wide forms are the narrow ones (libdevice's exp and expm1 run to the overflow).
+@overload(exp_hilo_wide, target="cuda")
+def _exp_hilo_wide_cuda(x, x_lo):
+    return lambda x, x_lo: exp_hilo(x, x_lo)
+
+
+@overload(scaled_expm1_hilo_wide, target="cuda")
+def _scaled_expm1_hilo_wide_cuda(x, x_lo, factor):
+    return lambda x, x_lo, factor: scaled_expm1_hilo(x, x_lo, factor)
 
 
 @overload(scaled_exp, target="cuda")

@@ -24,6 +24,13 @@ class FunctionSpec:
     example: str = ""
 
     @property
+    def exact(self) -> Callable | None:
+        """The formula on the wide exp kernels, where the fast one returns inf early (CELU's
+        ``x / alpha`` past exp's range, for a negative alpha): the compiled loops recompute a
+        non-finite result from finite inputs with it.  None: the formula is exact as it is."""
+        return scalar.WIDE.get(self.name)
+
+    @property
     def nin(self) -> int:
         return len(self.inputs)
 

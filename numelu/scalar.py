@@ -37,6 +37,7 @@ from numba.core.extending import overload, register_jitable
 
 from numelu._mathfn import (
     exp_hilo,
+    exp_hilo_wide,
     fma,
     nonpositive_part,
     pair_times,
@@ -44,6 +45,7 @@ from numelu._mathfn import (
     scaled_exp_pair,
     scaled_expm1,
     scaled_expm1_hilo,
+    scaled_expm1_hilo_wide,
     scaled_expm1_pair,
     select,
 )
@@ -130,6 +132,50 @@ def _as_float_ov(value):
         return lambda value: np.float64(value)
 
 
+def _as_floats2(a, b):
+    """``a`` and ``b`` as floats of one type: NumPy's promotion of theirs (NEP 50: a Python
+    float or int beside a NumPy float takes that float's type); integers and bools alone become
+    float64.  In compiled code a Python float is a float64 and a Python int an int64, which
+    promote a float32, as in NumPy."""
+    return _promote(a, b)
+
+
+def _as_floats3(a, b, c):
+    """:func:`_as_floats2` for three values."""
+    return _promote(a, b, c)
+
+
+def _promote(*values):
+    target = np.result_type(*values)        # NEP 50: Python scalars are weak, NumPy's are not
+    kind = target.type if target.kind == "f" else np.float64
+    if kind is np.float64:                  # Python floats stay Python floats
+        return tuple(v if type(v) in (float, np.float64) else float(v) for v in values)
+    return tuple(v if type(v) is kind else kind(v) for v in values)
+
+
+def _common_float(*value_types):
+    """The float type numelu computes values of ``value_types`` (numba types) in, as NumPy
+    promotes their dtypes (integers and bools alone: float64), or None."""
+    if not all(isinstance(t, (types.Float, types.Integer, types.Boolean)) for t in value_types):
+        return None
+    target = np.result_type(*(np.dtype(str(t)) for t in value_types))
+    return target.type if target.kind == "f" else np.float64
+
+
+@overload(_as_floats2, target="generic")
+def _as_floats2_ov(a, b):
+    cast = _common_float(a, b)
+    if cast is not None:
+        return lambda a, b: (cast(a), cast(b))
+
+
+@overload(_as_floats3, target="generic")
+def _as_floats3_ov(a, b, c):
+    cast = _common_float(a, b, c)
+    if cast is not None:
+        return lambda a, b, c: (cast(a), cast(b), cast(c))
+
+
 def const(value, like):
     """``value`` as a number of ``like``'s type (so float32 code stays float32)."""
     return type(like)(value)
@@ -164,7 +210,7 @@ def _quotient(x, alpha):
 @register_jitable(forceinline=True)
 def elu(x, alpha):
     """ELU: ``alpha * expm1(x)`` if ``x < 0`` else ``x`` (zeros keep their sign)."""
-    x, alpha = _as_float(x), _as_float(alpha)
+    x, alpha = _as_floats2(x, alpha)
     negative_part = scaled_expm1(nonpositive_part(x), alpha)
     return select(x < const(0.0, x), negative_part, x)
 
@@ -182,17 +228,35 @@ def selu(x):
     return select(x < const(0.0, x), negative_part, positive_part)
 
 
-@register_jitable(forceinline=True)
-def celu(x, alpha):
-    """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
-    x, alpha = _as_float(x), _as_float(alpha)
-    # min(x, 0): a discarded lane (x > 0, alpha > 0) gets no x / alpha past exp's range
-    q, q_lo = _quotient(nonpositive_part(x), alpha)
-    negative_part = scaled_expm1_hilo(q, q_lo, alpha)
-    # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
-    # subnormal there, where alpha * (x / alpha) would bring back its rounding error times alpha.
-    negative_part = select(abs(q) < const(2.0**-60, x), x, negative_part)
-    return select(x < const(0.0, x), negative_part, x)
+def _celu_with(scaled_expm1_kernel):
+    """CELU on the given ``scaled_expm1_hilo`` kernel (the fast one, or the wide one that the
+    compiled loops use for a second look at the rare results past exp's range)."""
+
+    @register_jitable(forceinline=True)
+    def celu(x, alpha):
+        """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
+        x, alpha = _as_floats2(x, alpha)
+        # min(x, 0): a discarded lane (x > 0, alpha > 0) gets no x / alpha past exp's range
+        q, q_lo = _quotient(nonpositive_part(x), alpha)
+        negative_part = scaled_expm1_kernel(q, q_lo, alpha)
+        # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
+        # subnormal there, where alpha * (x / alpha) would bring back its rounding error times
+        # alpha.
+        negative_part = select(abs(q) < const(2.0**-60, x), x, negative_part)
+        return select(x < const(0.0, x), negative_part, x)
+
+    return celu
+
+
+def _named(function, name: str):
+    """``function`` (made by one of the factories below) under its module-level ``name``: what
+    pickling by reference, ``help()`` and the docs go by."""
+    function.__name__ = function.__qualname__ = name
+    return function
+
+
+celu = _named(_celu_with(scaled_expm1_hilo), "celu")
+_celu_wide = _named(_celu_with(scaled_expm1_hilo_wide), "_celu_wide")
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -201,7 +265,7 @@ def celu(x, alpha):
 @register_jitable(forceinline=True)
 def elu_derivative(x, alpha):
     """d elu / dx: ``1`` if ``x > 0`` else ``alpha * exp(x)`` (``alpha`` at both zeros)."""
-    x, alpha = _as_float(x), _as_float(alpha)
+    x, alpha = _as_floats2(x, alpha)
     return _select_nonpositive(x, const(1.0, x), scaled_exp(nonpositive_part(x), alpha))
 
 
@@ -213,14 +277,23 @@ def selu_derivative(x):
     return _select_nonpositive(x, const(SELU_SCALE, x), e)
 
 
-@register_jitable(forceinline=True)
-def celu_derivative(x, alpha):
-    """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
-    x, alpha = _as_float(x), _as_float(alpha)
-    q, q_lo = _quotient(nonpositive_part(x), alpha)
-    e = exp_hilo(q, q_lo)
-    e = select(q == q, e, q)         # NaN alpha: NaN (the exp kernel clamps a NaN argument)
-    return _select_nonpositive(x, const(1.0, x), e)
+def _celu_derivative_with(exp_kernel):
+    """d celu / dx on the given ``exp_hilo`` kernel (as :func:`_celu_with`)."""
+
+    @register_jitable(forceinline=True)
+    def celu_derivative(x, alpha):
+        """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
+        x, alpha = _as_floats2(x, alpha)
+        q, q_lo = _quotient(nonpositive_part(x), alpha)
+        e = exp_kernel(q, q_lo)
+        e = select(q == q, e, q)         # NaN alpha: NaN (the exp kernel clamps a NaN argument)
+        return _select_nonpositive(x, const(1.0, x), e)
+
+    return celu_derivative
+
+
+celu_derivative = _named(_celu_derivative_with(exp_hilo), "celu_derivative")
+_celu_derivative_wide = _named(_celu_derivative_with(exp_hilo_wide), "_celu_derivative_wide")
 
 
 @register_jitable(forceinline=True)
@@ -231,7 +304,7 @@ def elu_derivative_from_output(y, alpha):
     ``-alpha`` (x below about -17.3 in float32, -37.4 in float64, for alpha = 1), where
     ``elu_derivative(x)`` still has its true tiny value.
     """
-    y, alpha = _as_float(y), _as_float(alpha)
+    y, alpha = _as_floats2(y, alpha)
     return _select_nonpositive(y, const(1.0, y), y + alpha)
 
 
@@ -251,7 +324,7 @@ def celu_derivative_from_output(y, alpha):
 
     Needs ``alpha > 0``.  Returns 0 once ``y`` has rounded to ``-alpha`` (very negative x).
     """
-    y, alpha = _as_float(y), _as_float(alpha)
+    y, alpha = _as_floats2(y, alpha)
     return _select_nonpositive(y, const(1.0, y), y / alpha + const(1.0, y))
 
 
@@ -261,19 +334,33 @@ def celu_derivative_from_output(y, alpha):
 @register_jitable(forceinline=True)
 def elu_backward(grad, x, alpha):
     """``grad * elu_derivative(x, alpha)`` in one pass."""
-    grad, x, alpha = _as_float(grad), _as_float(x), _as_float(alpha)
+    grad, x, alpha = _as_floats3(grad, x, alpha)
     return grad * elu_derivative(x, alpha)
 
 
 @register_jitable(forceinline=True)
 def selu_backward(grad, x):
     """``grad * selu_derivative(x)`` in one pass."""
-    grad, x = _as_float(grad), _as_float(x)
+    grad, x = _as_floats2(grad, x)
     return grad * selu_derivative(x)
 
 
-@register_jitable(forceinline=True)
-def celu_backward(grad, x, alpha):
-    """``grad * celu_derivative(x, alpha)`` in one pass."""
-    grad, x, alpha = _as_float(grad), _as_float(x), _as_float(alpha)
-    return grad * celu_derivative(x, alpha)
+def _celu_backward_with(derivative):
+    """``grad * derivative(x, alpha)`` (as :func:`_celu_with`)."""
+
+    @register_jitable(forceinline=True)
+    def celu_backward(grad, x, alpha):
+        """``grad * celu_derivative(x, alpha)`` in one pass."""
+        grad, x, alpha = _as_floats3(grad, x, alpha)
+        return grad * derivative(x, alpha)
+
+    return celu_backward
+
+
+celu_backward = _named(_celu_backward_with(celu_derivative), "celu_backward")
+_celu_backward_wide = _named(_celu_backward_with(_celu_derivative_wide), "_celu_backward_wide")
+
+#: The CELU formulas on the wide exp kernels, by public name: what the compiled loops
+#: recompute a non-finite result from finite inputs with (``_table.FunctionSpec.exact``).
+WIDE = {"celu": _celu_wide, "celu_derivative": _celu_derivative_wide,
+        "celu_backward": _celu_backward_wide}

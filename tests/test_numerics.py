@@ -553,6 +553,44 @@ def test_celu_negative_alpha_up_to_overflow(name, alpha, dtype, target):
             getattr(numelu, name)(*args, target=target)
 
 
+@pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("which", ["min normal", "smallest subnormal"])
+def test_celu_tiny_negative_alpha_up_to_overflow(which, dtype, target):
+    """|alpha| at the bottom of the float range: a finite CELU result needs x / alpha up to
+    ln(max / |alpha|), past exp's own overflow by the whole exponent range (192 in float32,
+    1454 in float64); within the bound up to there, inf with the overflow error past it."""
+    info = np.finfo(dtype)
+    alpha = -float(info.tiny if which == "min normal" else info.smallest_subnormal)
+    edge = math.log(float(info.max)) - math.log(-alpha)
+    q = np.concatenate([np.linspace(edge - 40.0, edge - 1e-3, 200), np.linspace(edge + 1e-3, edge + 5, 20)])
+    x = to_dtype(q * alpha, dtype)
+    x = x[x < 0]
+    args64 = [x.astype(np.float64), alpha]
+    hi, frac = mp_reference("celu", args64)
+    got = call("celu", [x, dtype(alpha)], target)
+    check_accuracy(got, "celu", dtype, args64, hi, frac, allowed_ulps("celu", args64, hi, alpha, dtype))
+    with np.errstate(over="ignore"):
+        overflows = np.isinf(hi.astype(dtype))
+    assert overflows.any() and not overflows.all()
+    with np.errstate(all="raise"):
+        numelu.celu(x[~overflows], dtype(alpha), target=target)
+        with pytest.raises(FloatingPointError, match="overflow"):
+            numelu.celu(x, dtype(alpha), target=target)
+
+
+@pytest.mark.parametrize("dtype", (np.float16, np.float32, np.float64), ids=lambda d: d.__name__)
+def test_celu_derivative_far_past_overflow_is_inf(dtype, target):
+    """exp(x / alpha) with x / alpha far beyond the kernels' range (up to 1e33): +inf and the
+    overflow error, never NaN (the clamped argument's low part once turned it into NaN)."""
+    x = -np.array([1e4, 2e4, 3e4, 6e4] if dtype == np.float16 else [1e4, 1e9, 1e17, 1e30], dtype)
+    alpha = dtype(-0.001 if dtype == np.float16 else -3.0)
+    for name, args in (("celu_derivative", [x, alpha]), ("celu_backward", [np.ones_like(x), x, alpha])):
+        got = call(name, args, target)
+        np.testing.assert_array_equal(got, np.full(x.shape, np.inf, dtype))
+        with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+            getattr(numelu, name)(*args, target=target)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("alpha", (1.0, 2.0))
 @pytest.mark.parametrize("name", [s.name for s in FUNCTIONS
