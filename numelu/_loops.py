@@ -39,6 +39,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import math
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -203,7 +204,7 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     Returns the ``_fpenv`` flag bits that its results call for (see :func:`make_check`).
     """
     load, store, item = ACCESSORS[char]
-    call = _caller(spec.formula, spec.nin, prefix)
+    call = _caller(spec.fast, spec.nin, prefix)
     # the formula on the wide exp kernels (CELU), for the results the fast one leaves inf early
     exact = _caller(spec.exact or spec.formula, spec.nin, f"{prefix}_exact")
     has_exact = spec.exact is not None
@@ -546,6 +547,9 @@ def half_kernel(nin: int) -> CFunc:
     return _HALF_KERNELS[nin]
 
 
+#: Held while the tables below are filled (the dispatcher builds under its own lock too; this
+#: one covers direct callers of :func:`make_loop`).
+_TABLES_LOCK = threading.RLock()
 _LOOPS: dict[tuple[int, int, bool], CFunc] = {}
 _LOOP_DATA: dict[tuple[str, str], ctypes.Array] = {}
 
@@ -562,6 +566,11 @@ def make_loop(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CFunc, int
     and only if it takes numelu's process-wide gate (``_safety``): otherwise it runs the kernel
     serially.
     """
+    with _TABLES_LOCK:
+        return _make_loop_locked(spec, char, parallel)
+
+
+def _make_loop_locked(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CFunc, int]:
     if (spec.name, char) not in _LOOP_DATA:
         if char == "e":
             words = (half_kernel(spec.nin).address, segment_kernel(spec, "f").address)

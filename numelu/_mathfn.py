@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import Decimal, localcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -121,9 +122,17 @@ def scaled_expm1_hilo(x, x_lo, factor):
 
 
 def scaled_expm1_hilo_wide(x, x_lo, factor):
-    """:func:`scaled_expm1_hilo` over the whole range of ``x`` on the CPU, up to where no
-    factor brings the product back into range (the narrow kernel returns ``inf * factor`` from
-    0.35 before exp's overflow): for a second look at the few results that need it."""
+    """:func:`scaled_expm1_hilo` over the whole range of ``x``: past exp's own overflow a factor
+    below 1 can bring the product back into range (CELU with a negative alpha).  In plain Python
+    that part is evaluated in 40-digit decimal arithmetic and rounded once; compiled, numelu's
+    wide CPU kernel (the fast one returns ``inf * factor`` from 0.35 before exp's overflow)."""
+    e = _call(math.expm1, float(x))
+    f = float(factor)
+    if e == math.inf and math.isfinite(float(x)) and math.isfinite(f) and f != 0.0:
+        with localcontext() as context:
+            context.prec = 40
+            value = Decimal(f) * ((Decimal(float(x)) + Decimal(float(x_lo))).exp() - 1)
+        return _like(x, float(value))           # float() of a Decimal past the range: inf
     return scaled_expm1_hilo(x, x_lo, factor)
 
 
@@ -624,7 +633,9 @@ def _scaled_expm1_cpu(x, factor):
         return lambda x, factor: factor * expm1(x)           # mixed types (a user's call)
 
 
-# On CUDA the wide forms are the narrow ones (libdevice's exp and expm1 run to the overflow).
+# On CUDA: libdevice's exp runs to exp's own overflow; past it, a factor below 1 can bring the
+# product back into range, which ``factor * exp(x / 2) * exp(x / 2)`` reaches (three roundings
+# and two exps there: within about 3 ulp; a branch, as GPU threads diverge only there).
 @overload(exp_hilo_wide, target="cuda")
 def _exp_hilo_wide_cuda(x, x_lo):
     return lambda x, x_lo: exp_hilo(x, x_lo)
@@ -632,7 +643,18 @@ def _exp_hilo_wide_cuda(x, x_lo):
 
 @overload(scaled_expm1_hilo_wide, target="cuda")
 def _scaled_expm1_hilo_wide_cuda(x, x_lo, factor):
-    return lambda x, x_lo, factor: scaled_expm1_hilo(x, x_lo, factor)
+    if not (isinstance(x, types.Float) and factor == x and x_lo == x):
+        return None
+    kind = np.dtype(str(x)).type
+    half, inf = kind(0.5), kind(np.inf)
+
+    def impl(x, x_lo, factor):
+        e = scaled_expm1_hilo(x, x_lo, factor)
+        if abs(e) == inf and x < inf and abs(factor) < inf:
+            h = math.exp(x * half)
+            return (factor * h) * (h * (x_lo + kind(1.0)))
+        return e
+    return impl
 
 
 @overload(scaled_exp, target="cuda")

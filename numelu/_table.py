@@ -24,11 +24,16 @@ class FunctionSpec:
     example: str = ""
 
     @property
+    def fast(self) -> Callable:
+        """What the compiled CPU loops run: ``formula`` itself, or a fast twin of it that may
+        return inf early (CELU's ``x / alpha`` past exp's range, for a negative alpha), whose
+        non-finite results from finite inputs the loops compute again with ``formula``."""
+        return scalar.FAST.get(self.name, self.formula)
+
+    @property
     def exact(self) -> Callable | None:
-        """The formula on the wide exp kernels, where the fast one returns inf early (CELU's
-        ``x / alpha`` past exp's range, for a negative alpha): the compiled loops recompute a
-        non-finite result from finite inputs with it.  None: the formula is exact as it is."""
-        return scalar.WIDE.get(self.name)
+        """``formula`` where :attr:`fast` is a twin that needs a second look, else None."""
+        return self.formula if self.name in scalar.FAST else None
 
     @property
     def nin(self) -> int:

@@ -255,8 +255,11 @@ def _named(function, name: str):
     return function
 
 
-celu = _named(_celu_with(scaled_expm1_hilo), "celu")
-_celu_wide = _named(_celu_with(scaled_expm1_hilo_wide), "_celu_wide")
+# The public formulas run on the wide kernels: exact over CELU's whole domain in a user's own
+# compiled code.  The ufunc loops run the fast twins and recompute with these the few results
+# the fast ones leave inf early (``WIDE``, ``_table.FunctionSpec.exact``).
+celu = _named(_celu_with(scaled_expm1_hilo_wide), "celu")
+_celu_fast = _named(_celu_with(scaled_expm1_hilo), "_celu_fast")
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -292,8 +295,8 @@ def _celu_derivative_with(exp_kernel):
     return celu_derivative
 
 
-celu_derivative = _named(_celu_derivative_with(exp_hilo), "celu_derivative")
-_celu_derivative_wide = _named(_celu_derivative_with(exp_hilo_wide), "_celu_derivative_wide")
+celu_derivative = _named(_celu_derivative_with(exp_hilo_wide), "celu_derivative")
+_celu_derivative_fast = _named(_celu_derivative_with(exp_hilo), "_celu_derivative_fast")
 
 
 @register_jitable(forceinline=True)
@@ -358,9 +361,9 @@ def _celu_backward_with(derivative):
 
 
 celu_backward = _named(_celu_backward_with(celu_derivative), "celu_backward")
-_celu_backward_wide = _named(_celu_backward_with(_celu_derivative_wide), "_celu_backward_wide")
+_celu_backward_fast = _named(_celu_backward_with(_celu_derivative_fast), "_celu_backward_fast")
 
-#: The CELU formulas on the wide exp kernels, by public name: what the compiled loops
-#: recompute a non-finite result from finite inputs with (``_table.FunctionSpec.exact``).
-WIDE = {"celu": _celu_wide, "celu_derivative": _celu_derivative_wide,
-        "celu_backward": _celu_backward_wide}
+#: The fast twins of the public CELU formulas, by name: what the compiled ufunc loops run
+#: (``_table``); a non-finite result from finite inputs is computed again with the public one.
+FAST = {"celu": _celu_fast, "celu_derivative": _celu_derivative_fast,
+        "celu_backward": _celu_backward_fast}

@@ -195,3 +195,25 @@ def test_mixed_argument_types_are_promoted_as_numpy_promotes_them(name):
         assert np.dtype(type(plain)) == expected.dtype, (name, args, plain)
         spacing = np.spacing(np.abs(expected)) if np.isfinite(expected) else 0
         assert abs(plain - expected) <= 2 * spacing or plain == expected, (name, args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", ["celu", "celu_derivative", "celu_backward"])
+def test_celu_negative_alpha_past_exps_overflow_in_user_code(name, dtype):
+    """The public CELU formulas are exact over the whole domain in a user's compiled code too
+    (the ufunc loops run a fast twin and recompute its early infs with them): a negative alpha
+    below 1 in magnitude brings ``alpha * expm1(x / alpha)`` back into range past exp's own
+    overflow.  Compiled: the ufunc's bits; plain Python: within 2 ulp."""
+    formula = getattr(S, name)
+    compiled = njit(formula)
+    alpha = dtype(-0.5)
+    top = 88.7 if dtype is np.float32 else 709.78
+    for q in np.linspace(top - 2.0, top + 1.0, 25):
+        x = dtype(q * float(alpha))
+        args = (x, alpha) if name != "celu_backward" else (dtype(1.0), x, alpha)
+        with np.errstate(all="ignore"):
+            expected = getattr(numelu, name).cpu(*args)
+            got, plain = compiled(*args), formula(*args)
+        assert got == expected, (name, q)
+        spacing = np.spacing(np.abs(expected)) if np.isfinite(expected) else 0
+        assert plain == expected or abs(plain - expected) <= 2 * spacing, (name, q, plain)
