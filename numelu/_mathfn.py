@@ -105,8 +105,19 @@ def fma(a, b, c):
 def scaled_exp(x, factor):
     """``factor * exp(x)``, rounded once for a finite nonzero ``factor`` (``factor * exp(x)``
     rounds twice, and where the product is subnormal would round ``exp(x)`` to the subnormal
-    grid first, then multiply that error by factor)."""
-    return _like(x, float(factor) * _call(math.exp, float(x)))
+    grid first, then multiply that error by factor).  In plain Python: the plain product,
+    except where ``exp(x)`` is below the normal range, where that is evaluated in 40-digit
+    decimal arithmetic and rounded once."""
+    e = _call(math.exp, float(x))
+    f = float(factor)
+    if e < _SMALLEST_NORMAL and math.isfinite(f) and f != 0.0 and math.isfinite(float(x)):
+        with localcontext() as context:
+            context.prec = 40
+            return _like(x, float(Decimal(f) * Decimal(float(x)).exp()))
+    return _like(x, f * e)
+
+
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 
 def scaled_expm1(x, factor):
