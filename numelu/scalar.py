@@ -7,7 +7,14 @@ the CPU, ``exp``/``expm1`` compile to numelu's vectorisable kernels; on CUDA to 
 Every formula is compiled with ``forceinline`` (LLVM's ``alwaysinline``): a loop over a formula
 vectorises only when the whole formula is inlined into it.
 
-Integer and bool arguments are taken as float64, as NumPy casts them for these functions.
+Arguments are promoted to one float type as NumPy promotes them (float32 with float64 or an
+int64: float64; in plain Python a Python float beside a NumPy float takes its type, NEP 50);
+integers and bools alone are taken as float64.
+
+The CELU formulas run over CELU's whole domain: a negative alpha makes ``x / alpha`` positive,
+past exp's own overflow where |alpha| < 1 brings the product back into range.  The compiled
+ufuncs run fast twins of them (``FAST``) that return inf early there, and compute those few
+results again with these.
 
 Branches are written as selects over values computed for every input (the exp is evaluated on a
 clamped argument), so that LLVM can vectorise a loop over them, and so that NaN propagates:
