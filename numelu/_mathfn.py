@@ -27,7 +27,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import Decimal, localcontext
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    localcontext,
+)
 from typing import NamedTuple
 
 import numpy as np
@@ -56,6 +64,13 @@ def _call(fn, value: float) -> float:
         return fn(value)
     except OverflowError:      # math.exp/expm1 raise where the result is beyond the float range
         return math.inf
+
+
+def _decimal_context():
+    """40 significant digits and the widest exponent range, overflow giving Infinity (not an
+    exception): the plain-Python fallback of the scaled exponentials."""
+    return localcontext(Context(prec=40, Emax=MAX_EMAX, Emin=MIN_EMIN,
+                                traps=[InvalidOperation, DivisionByZero]))
 
 
 def expm1(x):
@@ -111,8 +126,7 @@ def scaled_exp(x, factor):
     e = _call(math.exp, float(x))
     f = float(factor)
     if e < _SMALLEST_NORMAL and math.isfinite(f) and f != 0.0 and math.isfinite(float(x)):
-        with localcontext() as context:
-            context.prec = 40
+        with _decimal_context():
             return _like(x, float(Decimal(f) * Decimal(float(x)).exp()))
     return _like(x, f * e)
 
@@ -140,8 +154,7 @@ def scaled_expm1_hilo_wide(x, x_lo, factor):
     e = _call(math.expm1, float(x))
     f = float(factor)
     if e == math.inf and math.isfinite(float(x)) and math.isfinite(f) and f != 0.0:
-        with localcontext() as context:
-            context.prec = 40
+        with _decimal_context():
             value = Decimal(f) * ((Decimal(float(x)) + Decimal(float(x_lo))).exp() - 1)
         return _like(x, float(value))           # float() of a Decimal past the range: inf
     return scaled_expm1_hilo(x, x_lo, factor)

@@ -230,3 +230,12 @@ def test_plain_python_rounds_a_subnormal_exp_product_once(name, args):
     got = getattr(S, name)(*args)
     expected = getattr(numelu, name).cpu(*args)
     assert abs(got - expected) <= 2 * np.spacing(expected), (got, expected)
+
+
+def test_plain_python_celu_far_past_the_decimal_exponent_range_is_inf():
+    """x / alpha past the default decimal exponent range (about 2.3e6) overflows to -inf, as
+    the ufunc gives it, instead of raising decimal.Overflow."""
+    for args in ((-2302585.5, -1.0), (-1e7, -1.0), (np.float32(-1e7), np.float32(-1.0))):
+        assert S.celu(*args) == -math.inf
+        with np.errstate(over="ignore"):
+            assert numelu.celu(*args) == -math.inf
