@@ -209,7 +209,7 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     exact = _caller(spec.exact or spec.formula, spec.nin, f"{prefix}_exact")
     has_exact = spec.exact is not None
     check = make_check(spec, char, prefix)
-    apart = _apart[item]
+    inputs_apart = _inputs_apart[item, spec.nin]
     nin = spec.nin
     has_alpha = spec.has_alpha
     divides = spec.divides_by_alpha
@@ -243,13 +243,21 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
         else:
             strided(a0, a1, a2, out, s0, s1, s2, so, start, stop)
 
+    def settle(r, v0, v1, v2, out, off):
+        """The flags of the result ``r`` stored at ``out + off`` from inputs ``v0, v1, v2``
+        (:func:`make_check`); an inf or NaN result of a formula with a wide form
+        (``spec.exact``: CELU, whose fast kernels return inf 0.35 before exp's overflow) is
+        first computed again with it and stored."""
+        if has_exact and r - r != zero:
+            store(out, off, exact(v0, v1, v2))
+            r = load(out, off)
+        return check(r, v0, v1, v2)
+
     def rescan(a0, a1, a2, out, s0, s1, s2, so, start, stop):
         """The flag bits of the results in ``[start, stop)``, element by element (only for a
         block where the kernel's test fired).  Only a result that is inf or NaN, or whose
         alpha is 0 in a formula that divides by it, can be an error: the others are passed over
-        with one compare (NaN data leaves most of a block to pass over).  An inf or NaN result
-        of a formula with a wide form (``spec.exact``: CELU, whose fast kernels return inf
-        0.35 before exp's overflow) is first computed again with it."""
+        with one compare (NaN data leaves most of a block to pass over)."""
         overflow = invalid = divide = False
         for i in range(start, stop):
             r = load(out, i * so)
@@ -257,11 +265,7 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
             if r - r == zero and not (divides and alpha == zero):
                 continue
             v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
-            if has_exact and r - r != zero:
-                r = exact(v0, v1, v2)
-                store(out, i * so, r)
-                r = load(out, i * so)
-            o, n, d = check(r, v0, v1, v2)
+            o, n, d = settle(r, v0, v1, v2, out, i * so)
             overflow |= o
             invalid |= n
             divide |= d
@@ -278,11 +282,7 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
         for i in range(start, stop):
             v0, v1, v2 = load(a0, i * s0), load(a1, i * s1), load(a2, i * s2)
             compute(2, a0, a1, a2, out, s0, s1, s2, so, i, i + 1)    # no copy of the formula
-            r = load(out, i * so)
-            if has_exact and r - r != zero:
-                store(out, i * so, exact(v0, v1, v2))
-                r = load(out, i * so)
-            o, n, d = check(r, v0, v1, v2)
+            o, n, d = settle(load(out, i * so), v0, v1, v2, out, i * so)
             overflow |= o
             invalid |= n
             divide |= d
@@ -303,15 +303,12 @@ def make_segment(spec: FunctionSpec, char: str, prefix: str):
     rescan = _jit(rescan, f"{prefix}_rescan", nogil=True)
     sequential = _jit(sequential, f"{prefix}_sequential", nogil=True)
     copy = _jit(copy, f"{prefix}_copy", inline="always")
+    settle = _jit(settle, f"{prefix}_settle", inline="always")
 
     def segment(a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
         """``saved``: the thread's floating-point state on entry (``save_fp_flags``); the
         caller restores it."""
-        n = stop - start
-        first_out = out + start * so
-        if not (apart(a0 + start * s0, s0, first_out, so, n)
-                and (nin < 2 or apart(a1 + start * s1, s1, first_out, so, n))
-                and (nin < 3 or apart(a2 + start * s2, s2, first_out, so, n))):
+        if not inputs_apart(a0, a1, a2, s0, s1, s2, out, so, start, stop - start):
             # a reduction (out of stride 0) or an accumulate (out one element behind an input):
             # each element's inputs are read after the result before it is stored
             return sequential(a0, a1, a2, out, s0, s1, s2, so, start, stop)
@@ -419,6 +416,25 @@ def _make_apart(item: int):
 _apart = {item: _make_apart(item) for item in (2, 4, 8)}
 
 
+def _make_inputs_apart(item: int, nin: int):
+    """``inputs_apart(a0, a1, a2, s0, s1, s2, out, so, start, n)``: :func:`_make_apart`'s test
+    for each of the ``nin`` inputs and ``out`` over elements ``[start, start + n)``."""
+    apart = _apart[item]
+
+    def inputs_apart(a0, a1, a2, s0, s1, s2, out, so, start, n):
+        first_out = out + start * so
+        return (apart(a0 + start * s0, s0, first_out, so, n)
+                and (nin < 2 or apart(a1 + start * s1, s1, first_out, so, n))
+                and (nin < 3 or apart(a2 + start * s2, s2, first_out, so, n)))
+
+    inputs_apart.__name__ = inputs_apart.__qualname__ = f"numelu_inputs_apart_{item}_{nin}"
+    return njit(**_JIT, inline="always")(inputs_apart)
+
+
+_inputs_apart = {(item, nin): _make_inputs_apart(item, nin)
+                 for item in (2, 4, 8) for nin in (1, 2, 3)}
+
+
 _SEGMENTS: dict[tuple[str, str], CFunc] = {}
 
 
@@ -471,7 +487,7 @@ def half_kernel(nin: int) -> CFunc:
         return _HALF_KERNELS[nin]
     load_half, store_half, half_item = ACCESSORS["e"]
     load, store, item = ACCESSORS["f"]
-    apart = _apart[half_item]
+    inputs_apart = _inputs_apart[half_item, nin]
     inf = np.float32(np.inf)
 
     def widen(a, s, buffer, start, stop):
@@ -519,11 +535,7 @@ def half_kernel(nin: int) -> CFunc:
     overflowed = _jit(overflowed, f"numelu_half{nin}_overflowed")
 
     def kernel(context, a0, a1, a2, out, s0, s1, s2, so, start, stop, saved):
-        n = stop - start
-        first_out = out + start * so
-        chained = not (apart(a0 + start * s0, s0, first_out, so, n)
-                       and (nin < 2 or apart(a1 + start * s1, s1, first_out, so, n))
-                       and (nin < 3 or apart(a2 + start * s2, s2, first_out, so, n)))
+        chained = not inputs_apart(a0, a1, a2, s0, s1, s2, out, so, start, stop - start)
         step = 1 if chained else BLOCK
         b0, b1, b2, results = _stack_block(), _stack_block(), _stack_block(), _stack_block()
         bits = np.int32(0)
@@ -587,7 +599,7 @@ def _make_loop_locked(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CF
 def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
     threaded = _threaded_driver() if parallel else None    # None: its branch is pruned
     chunk = PARALLEL_CHUNK
-    apart = _apart[item]
+    inputs_apart = _inputs_apart[item, nin]
 
     def loop(args, dimensions, steps, data):
         words = address_of(data)
@@ -602,9 +614,8 @@ def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
         s2 = steps[2] if nin >= 3 else s1
         so = steps[nin]
         flags = save_fp_flags()
-        if (parallel and n > chunk and apart(a0, s0, out, so, n)
-                and (nin < 2 or apart(a1, s1, out, so, n))
-                and (nin < 3 or apart(a2, s2, out, so, n)) and try_enter_parallel_region()):
+        if (parallel and n > chunk and inputs_apart(a0, a1, a2, s0, s1, s2, out, so, 0, n)
+                and try_enter_parallel_region()):
             raised = threaded(kernel, context, a0, a1, a2, out, s0, s1, s2, so, n)
             leave_parallel_region()
         else:
