@@ -113,10 +113,10 @@ class ElementwiseFunction:
             from numelu import _cuda
 
             return _cuda.cuda_ufunc(self.spec)
-        from numelu._loops import make_loop
+        from numelu._kernels import loops as cpu_loops
         from numelu._ufunc import make_ufunc
 
-        loops = [(char, *make_loop(self.spec, char, target == "parallel")) for char in LOOP_CHARS]
+        loops = cpu_loops(self.spec, target == "parallel", LOOP_CHARS)
         ufunc = make_ufunc(self.spec.name, self.__doc__, self.spec.nin, loops)
         module = f"numelu._ufuncs_{target}"
         ufunc.__module__ = module          # pickles by reference to numelu._ufuncs_<target>.<name>

@@ -24,7 +24,7 @@ def report() -> list[tuple[str, str]]:
     from llvmlite import binding
 
     import numelu
-    from numelu import _config, _cuda, _safety
+    from numelu import _config, _cuda, _isa, _kernels, _safety
 
     settings = _config.current()
     name, bits = simd_width()
@@ -38,6 +38,8 @@ def report() -> list[tuple[str, str]]:
         ("numpy", np.__version__),
         ("numba", numba.__version__),
         ("cpu", binding.get_host_cpu_name()),
+        ("isa levels", ", ".join(_isa.supported_levels()) or "none of the precompiled ones"),
+        ("kernels", _kernels.choice()[1]),
         ("simd", f"{name}: {bits}-bit vectors = {bits // 64} x float64, {bits // 32} x float32"),
         ("threading layer", f"{layer} (configured: {numba.config.THREADING_LAYER})"),
         ("threads", f"{numba.get_num_threads()} of {numba.config.NUMBA_NUM_THREADS}"),
