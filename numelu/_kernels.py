@@ -53,3 +53,14 @@ def _precompiled_data(library: _precompiled.Library, spec: FunctionSpec, char: s
                 words = (library.address(_precompiled.kernel_key(spec.name, char)), 0)
             _data[spec.name, char] = (ctypes.c_ssize_t * 2)(*words)
         return ctypes.addressof(_data[spec.name, char])
+
+
+def threading_in_use() -> str:
+    """The thread pool the threaded loops use: Numba's threading layer for the JIT (once
+    started), numelu's own pool for precompiled kernels."""
+    library, _ = choice()
+    if library is not None:
+        return "numelu-pool"
+    import numba
+
+    return numba.threading_layer()

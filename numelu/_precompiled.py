@@ -84,7 +84,7 @@ def refusal(folder: Path, level: str, fingerprint: str | None = None) -> str | N
     return None
 
 
-def _threads() -> int:
+def thread_count() -> int:
     """As many threads as Numba would use (``NUMBA_NUM_THREADS``, else the usable CPUs)."""
     configured = os.environ.get("NUMBA_NUM_THREADS", "").strip()
     if configured.isdigit() and int(configured) > 0:
@@ -98,7 +98,7 @@ def load(folder: Path, level: str) -> Library:
     path = folder / library_name(level)
     handle = ctypes.CDLL(str(path))
     handle.numelu_threads_init.argtypes = [ctypes.c_int32]
-    handle.numelu_threads_init(_threads())
+    handle.numelu_threads_init(thread_count())
     _gate.add(ctypes.c_int32.in_dll(handle, GATE_SYMBOL),
               ctypes.c_int32.in_dll(handle, FORKED_SYMBOL))
     manifest = json.loads(manifest_path(folder, level).read_text())

@@ -55,7 +55,7 @@ def run(names: list[str]) -> dict[str, np.ndarray]:
                     in_place = case[0].copy() if case[0].ndim else None
                     if in_place is not None and in_place.flags.writeable:
                         _, warned = _call(ufunc, [in_place, *case[1:]], out=in_place)
-                        saved[key + "/in-place"] = in_place
+                        saved[key + "/in-place"] = _bits(in_place)
                         saved[key + "/in-place/warnings"] = warned
     return saved
 
@@ -65,7 +65,12 @@ def _call(ufunc, args, **kwargs) -> tuple[np.ndarray, np.ndarray]:
         warnings.simplefilter("always")
         result = np.asarray(ufunc(*args, **kwargs))
     messages = np.array([str(w.message) for w in caught] or [""])
-    return result.view(f"u{result.dtype.itemsize}") if result.size else result, messages
+    return _bits(result), messages
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    """The bit patterns (NaN payloads compared too)."""
+    return values.view(f"u{values.dtype.itemsize}") if values.size else values
 
 
 if __name__ == "__main__":
