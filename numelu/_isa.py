@@ -18,6 +18,11 @@ LEVELS: dict[str, frozenset[str]] = {
                             "AVX512DQ", "AVX512VL"}),
     "x86-64-v3": frozenset({"AVX", "AVX2", "FMA3", "F16C"}),
 }
+#: LLVM features added to each level's code: x86-64-v4's tuning prefers 256-bit vectors, which
+#: halves the speed of every kernel on CPUs with full-width AVX-512 units (Zen 5, recent Intel);
+#: lifted, the level's code is as fast as code tuned for such a host.
+LLVM_FEATURES: dict[str, str] = {"x86-64-v4": "-prefer-256-bit", "x86-64-v3": ""}
+
 #: Flags of /proc/cpuinfo every level above also needs.
 _CPUINFO_FLAGS = frozenset({"bmi1", "bmi2", "abm", "movbe"})
 

@@ -2,7 +2,8 @@
 
 ``python -m numelu compile [--levels x86-64-v3,x86-64-v4] [--out DIR]`` (and the wheel build)
 compiles, for each level in a process of its own with Numba generating code for exactly that
-level (``NUMBA_CPU_NAME=<level>``, ``NUMBA_CPU_FEATURES=""``, not the build machine's CPU):
+level (``NUMBA_CPU_NAME=<level>``, ``NUMBA_CPU_FEATURES`` from ``_isa.LLVM_FEATURES``), not for
+the build machine's CPU:
 
 * every function's float32 and float64 kernel, the float16 kernels, and the generic serial and
   threaded inner loops (the same Numba code the JIT compiles, see ``_loops``);
@@ -105,8 +106,8 @@ def _target_machine(level: str):
     from llvmlite import binding
 
     target = binding.Target.from_triple(binding.get_process_triple())
-    return target.create_target_machine(cpu=level, features="", opt=3, reloc="pic",
-                                        codemodel="default")
+    return target.create_target_machine(cpu=level, features=_isa.LLVM_FEATURES[level], opt=3,
+                                        reloc="pic", codemodel="default")
 
 
 def _cc() -> str:
@@ -197,7 +198,8 @@ def build(levels: list[str], out: Path, jobs: int = 2) -> list[dict]:
 
     def one(level: str) -> dict:
         with tempfile.TemporaryDirectory() as cache:
-            env = {**os.environ, "NUMBA_CPU_NAME": level, "NUMBA_CPU_FEATURES": "",
+            env = {**os.environ, "NUMBA_CPU_NAME": level,
+                   "NUMBA_CPU_FEATURES": _isa.LLVM_FEATURES[level],
                    "NUMBA_CACHE_DIR": cache, "NUMELU_KERNELS": "jit"}
             subprocess.run([sys.executable, "-m", "numelu._precompile", "--one-level", level,
                             "--out", str(out)], env=env, check=True)

@@ -143,7 +143,8 @@ def test_precompiled_equals_the_jit_for_its_level_bit_for_bit(tmp_path):
     shipped, jit = tmp_path / "shipped.npz", tmp_path / "jit.npz"
     subprocess.run([sys.executable, script, str(shipped), *names], check=True,
                    env=environment(folder, level), timeout=CHILD_TIMEOUT)
-    jit_env = environment(folder, "jit", NUMBA_CPU_NAME=level, NUMBA_CPU_FEATURES="",
+    jit_env = environment(folder, "jit", NUMBA_CPU_NAME=level,
+                          NUMBA_CPU_FEATURES=_isa.LLVM_FEATURES[level],
                           NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     subprocess.run([sys.executable, script, str(jit), *names], check=True, env=jit_env,
                    timeout=CHILD_TIMEOUT)
