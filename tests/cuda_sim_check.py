@@ -37,10 +37,10 @@ os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
 import numpy as np  # noqa: E402
 from numba import cuda  # noqa: E402
-from reference import reference  # noqa: E402
 
 import numelu  # noqa: E402
 from numelu import _cuda  # noqa: E402
+from numelu._reference import numpy_reference as reference  # noqa: E402
 
 SCALE, ALPHA = numelu.SELU_SCALE, numelu.SELU_ALPHA
 RTOL = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-13}

@@ -12,8 +12,9 @@ the same formula flags is flagged by numelu too, on every CPU target, in every l
 * divide by zero: CELU's ``x / alpha`` (``y / alpha``) with ``alpha == 0`` inside an array alpha,
   on the branch that divides (finite ``x < 0``; at ``x == 0`` it is ``0 / 0``, invalid).
 
-The reference is NumPy evaluating SPEC's formula element by element: each element only on the
-branch its input selects (as a scalar formula would, and as numelu does), in the input's dtype.
+The reference is NumPy evaluating ``numelu._reference``'s formula element by element: each
+element only on the branch its input selects (as a scalar formula would, and as numelu does), in
+the input's dtype.
 """
 
 from __future__ import annotations
@@ -25,48 +26,26 @@ import pytest
 
 import numelu
 from numelu._loops import PARALLEL_CHUNK
+from numelu._reference import derivative_of, kind_of, numpy_branches
 from numelu._table import BY_NAME
 
 CATEGORIES = ("divide", "over", "invalid")
 INF, NAN = math.inf, math.nan
-SS, SA = numelu.SELU_SCALE, numelu.SELU_ALPHA
-
-# --------------------------------------------------------------------------- the NumPy reference
-
-#: name -> (condition of the first branch, first branch, second branch) over the data inputs
-#: (x or y, and alpha); NaN input fails the condition and takes the second branch.
-_BRANCHES = {
-    "elu": (lambda x, a: ~(x < 0), lambda x, a: x, lambda x, a: a * np.expm1(x)),
-    "selu": (lambda x, a: ~(x < 0), lambda x, a: x.dtype.type(SS) * x,
-             lambda x, a: x.dtype.type(SS) * (x.dtype.type(SA) * np.expm1(x))),
-    "celu": (lambda x, a: ~(x < 0), lambda x, a: x, lambda x, a: a * np.expm1(x / a)),
-    "elu_derivative": (lambda x, a: x > 0, lambda x, a: np.ones_like(x),
-                       lambda x, a: a * np.exp(x)),
-    "selu_derivative": (lambda x, a: x > 0, lambda x, a: np.full_like(x, SS),
-                        lambda x, a: x.dtype.type(SS * SA) * np.exp(x)),
-    "celu_derivative": (lambda x, a: x > 0, lambda x, a: np.ones_like(x),
-                        lambda x, a: np.exp(x / a)),
-    "elu_derivative_from_output": (lambda y, a: y > 0, lambda y, a: np.ones_like(y),
-                                   lambda y, a: y + a),
-    "celu_derivative_from_output": (lambda y, a: y > 0, lambda y, a: np.ones_like(y),
-                                    lambda y, a: y / a + y.dtype.type(1)),
-}
 
 
 def numpy_formula(name: str, *args: np.ndarray) -> np.ndarray:
-    """SPEC's formula for ``name`` in NumPy, each element evaluated on its own branch only.
+    """The reference formula of ``name`` in NumPy, in the inputs' dtype, each element evaluated
+    on its own branch only (``numelu._reference.numpy_branches``).
 
     Raises NumPy's floating-point errors per the current ``np.errstate``."""
     args = np.broadcast_arrays(*args)
-    if name.endswith("_backward"):
-        grad, rest = args[0], args[1:]
-        return grad * numpy_formula(name.replace("_backward", "_derivative"), *rest)
-    x, a = args[0], (args[1] if len(args) > 1 else args[0])
-    condition, first, second = _BRANCHES[name]
-    out = np.empty_like(x)
-    take = condition(x, a)
-    out[take] = first(x[take], a[take])
-    out[~take] = second(x[~take], a[~take])
+    if kind_of(name) == "backward":
+        return args[0] * numpy_formula(derivative_of(name), *args[1:])
+    test, then, otherwise = numpy_branches(name)
+    out = np.empty_like(args[0])
+    take = test(*args)
+    out[take] = then(*(a[take] for a in args))
+    out[~take] = otherwise(*(a[~take] for a in args))
     return out
 
 

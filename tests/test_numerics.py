@@ -40,10 +40,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from reference import kind_of
 
 import numelu
 from numelu import scalar
+from numelu._reference import (
+    NUMPY_CONSTANTS,
+    derivative_of,
+    kind_of,
+    mpmath_value,
+    numpy_reference,
+)
 from numelu._table import BY_NAME, FUNCTIONS
 
 # Hypothesis formats a failing example with libcst, whose import warns (DeprecationWarning from
@@ -55,72 +61,14 @@ pytestmark = pytest.mark.filterwarnings(
 CPU_TARGETS = ("cpu", "parallel", "auto")
 DTYPES = (np.float16, np.float32, np.float64)
 
-# SPEC section 1, as decimals: the references do not use numelu's own constants.
-SELU_ALPHA_DEC = "1.6732632423543772848170429916717"
-SELU_SCALE_DEC = "1.0507009873554804934193349852946"
-SA64, SS64 = float(SELU_ALPHA_DEC), float(SELU_SCALE_DEC)
 MP_PREC = 120
-with mpmath.workprec(MP_PREC):
-    SA_MP, SS_MP = mpmath.mpf(SELU_ALPHA_DEC), mpmath.mpf(SELU_SCALE_DEC)
-    SSA_MP = SS_MP * SA_MP
-    ONE_MP = mpmath.mpf(1)
-
-
-# --------------------------------------------------------------------------- reference formulas
-
-
-def _where(cond, a, b):
-    return np.where(cond, a, b)
-
-
-#: float64 NumPy formulas (for float32 and float16 results).
-NP_REF = {
-    "elu": lambda x, a: _where(x < 0, a * np.expm1(x), x),
-    "selu": lambda x: _where(x < 0, SS64 * SA64 * np.expm1(x), SS64 * x),
-    "celu": lambda x, a: _where(x < 0, a * np.expm1(x / a), x),
-    "elu_derivative": lambda x, a: _where(x > 0, 1.0, a * np.exp(x)),
-    "selu_derivative": lambda x: _where(x > 0, SS64, SS64 * SA64 * np.exp(x)),
-    "celu_derivative": lambda x, a: _where(x > 0, 1.0, np.exp(x / a)),
-    "elu_derivative_from_output": lambda y, a: _where(y > 0, 1.0, y + a),
-    "selu_derivative_from_output": lambda y: _where(y > 0, SS64, y + SS64 * SA64),
-    "celu_derivative_from_output": lambda y, a: _where(y > 0, 1.0, y / a + 1.0),
-}
-
-#: mpmath formulas (for float64 results), on exact mpf inputs.
-MP_REF = {
-    "elu": lambda x, a: a * mpmath.expm1(x) if x < 0 else x,
-    "selu": lambda x: SSA_MP * mpmath.expm1(x) if x < 0 else SS_MP * x,
-    "celu": lambda x, a: a * mpmath.expm1(x / a) if x < 0 else x,
-    "elu_derivative": lambda x, a: ONE_MP if x > 0 else a * mpmath.exp(x),
-    "selu_derivative": lambda x: SS_MP if x > 0 else SSA_MP * mpmath.exp(x),
-    "celu_derivative": lambda x, a: ONE_MP if x > 0 else mpmath.exp(x / a),
-    "elu_derivative_from_output": lambda y, a: ONE_MP if y > 0 else y + a,
-    "selu_derivative_from_output": lambda y: SS_MP if y > 0 else y + SSA_MP,
-    "celu_derivative_from_output": lambda y, a: ONE_MP if y > 0 else y / a + 1,
-}
-
-
-def derivative_of(name: str) -> str:
-    """``elu_backward`` -> ``elu_derivative``."""
-    return name.replace("_backward", "_derivative")
-
-
-def np_reference(name: str, args64: list) -> np.ndarray:
-    """The float64 NumPy value of ``name`` (``args64`` in SPEC order, float64)."""
-    with np.errstate(all="ignore"):
-        if kind_of(name) == "backward":
-            grad, *rest = args64
-            return grad * NP_REF[derivative_of(name)](*rest)
-        return np.asarray(NP_REF[name](*args64), dtype=np.float64)
+#: SELU_SCALE * SELU_ALPHA as the float64 references round it (one rounding of a product).
+SAS64 = NUMPY_CONSTANTS["sas"]
 
 
 def mp_value(name: str, values: tuple):
     """The exact (120-bit) value of ``name`` at the float ``values``."""
-    with mpmath.workprec(MP_PREC):
-        exact = [mpmath.mpf(v) for v in values]
-        if kind_of(name) == "backward":
-            return exact[0] * MP_REF[derivative_of(name)](*exact[1:])
-        return MP_REF[name](*exact)
+    return mpmath_value(name, values, MP_PREC)
 
 
 # --------------------------------------------------------------------------- ulps
@@ -203,7 +151,7 @@ def allowed_ulps(name: str, args64: list, hi: np.ndarray, alpha, dtype,
             bound = in_out_ulps(ulp_bound, hi)
         elif kind == "backward":
             grad, *rest = args64
-            d = NP_REF[derivative_of(name)](*rest)
+            d = numpy_reference(derivative_of(name), rest)
             carried = np.abs(grad) * ulp_bound
             product_error = in_out_ulps(carried, d)
             upper = np.abs(hi) + np.abs(grad) * np.ldexp(2.0, ulp_exponent(d, compute))
@@ -211,7 +159,7 @@ def allowed_ulps(name: str, args64: list, hi: np.ndarray, alpha, dtype,
         else:  # from_output
             y = args64[0]
             if name.startswith("selu"):
-                first = SS64 * SA64                      # the rounded constant
+                first = SAS64                      # the rounded constant
             elif name.startswith("celu"):
                 first = y / args64[1]                    # the rounded quotient
             else:
@@ -266,7 +214,7 @@ def to_dtype(values, dtype) -> np.ndarray:
 
 
 def effective_alpha(spec_name: str, alpha) -> float:
-    return SS64 * SA64 if spec_name.startswith("selu") else float(alpha)
+    return SAS64 if spec_name.startswith("selu") else float(alpha)
 
 
 def make_inputs(spec, dtype, alpha, seed: int = 0) -> tuple[list, list]:
@@ -305,7 +253,7 @@ def accuracy_case(name: str, dtype_name: str, alpha):
     if dtype == np.float64:
         hi, frac = mp_reference(name, args64)
     else:
-        hi = np_reference(name, args64)
+        hi = numpy_reference(name, args64)
         frac = np.zeros_like(hi)
     allowed = allowed_ulps(name, args64, hi, alpha, dtype)
     return args, args64, hi, frac, allowed
@@ -403,7 +351,7 @@ def test_float32_sweep_of_the_negative_branch(name, alpha, target):
         else:
             args.append(main)
             args64.append(main.astype(np.float64))
-    hi = np_reference(name, args64)
+    hi = numpy_reference(name, args64)
     allowed = allowed_ulps(name, args64, hi, alpha, np.float32)
     got = call(name, args, target)
     check_accuracy(got, name, np.float32, args64, hi, np.zeros_like(hi), allowed)
@@ -436,7 +384,7 @@ def test_sweep_of_the_positive_branch(name, dtype, target):
             args.append(x)
             args64.append(x.astype(np.float64))
     if dtype == np.float32:
-        hi, frac = np_reference(name, args64), np.zeros(x.shape)
+        hi, frac = numpy_reference(name, args64), np.zeros(x.shape)
     else:
         hi, frac = mp_reference(name, args64)
     got = call(name, args, target)
@@ -462,7 +410,7 @@ def test_float32_exhaustive_negative_inputs(name, alpha):
         x = x[np.isfinite(x)]
         args = [x] if spec.nin == 1 else [x, alpha]
         args64 = [x.astype(np.float64)] + ([] if spec.nin == 1 else [float(np.float32(alpha))])
-        hi = np_reference(name, args64)
+        hi = numpy_reference(name, args64)
         allowed = allowed_ulps(name, args64, hi, alpha, np.float32)
         got = fn(*args, target="cpu")
         worst = max(worst, check_accuracy(got, name, np.float32, args64, hi,
@@ -484,13 +432,11 @@ HARD_FLOAT32 = [
 
 @pytest.mark.parametrize(("name", "x"), HARD_FLOAT32)
 def test_float32_hardest_known_inputs_within_one_ulp(name, x, target):
+    alpha = [1.0] if BY_NAME[name].has_alpha else []
     with mpmath.workprec(120):
-        v = mpmath.mpf(float(np.float32(x)))
-        e = mpmath.exp(v)
-        exact = {"selu_derivative": SS_MP * SA_MP * e, "selu": SS_MP * SA_MP * (e - 1),
-                 "elu_derivative": e}[name]
+        exact = mpmath_value(name, [float(np.float32(x)), *alpha])
         exponent = max(int(mpmath.floor(mpmath.log(abs(exact), 2))), -126)
-        args = [np.full(5, x, np.float32)] + ([1.0] if BY_NAME[name].has_alpha else [])
+        args = [np.full(5, x, np.float32), *alpha]
         got = call(name, args, target)
         error = abs(mpmath.mpf(float(got[0])) - exact) / mpmath.ldexp(1, exponent - 23)
     assert float(error) <= 1.0, (name, x, float(error))
@@ -513,7 +459,7 @@ def test_celu_quotient_stays_within_two_ulp(name, alpha, dtype, target):
     if dtype == np.float64:
         hi, frac = mp_reference(name, args64)
     else:
-        hi, frac = np_reference(name, args64), np.zeros(x.shape)
+        hi, frac = numpy_reference(name, args64), np.zeros(x.shape)
     allowed = allowed_ulps(name, args64, hi, alpha, dtype)
     got = call(name, args, target)
     check_accuracy(got, name, dtype, args64, hi, frac, allowed)
@@ -539,7 +485,7 @@ def test_celu_negative_alpha_up_to_overflow(name, alpha, dtype, target):
     if dtype == np.float64:
         hi, frac = mp_reference(name, args64)
     else:
-        hi, frac = np_reference(name, args64), np.zeros(x.shape)
+        hi, frac = numpy_reference(name, args64), np.zeros(x.shape)
     allowed = allowed_ulps(name, args64, hi, alpha, dtype)
     got = call(name, args, target)
     check_accuracy(got, name, dtype, args64, hi, frac, allowed)
@@ -691,7 +637,7 @@ def test_random_inputs_within_bounds(name, dtype, data):
     if dtype == np.float64:
         hi, frac = mp_reference(name, args64)
     else:
-        hi, frac = np_reference(name, args64), np.zeros(np.shape(args[0]))
+        hi, frac = numpy_reference(name, args64), np.zeros(np.shape(args[0]))
     allowed = allowed_ulps(name, args64, hi, alpha if spec.has_alpha else None, dtype)
     got = call(name, args, target)
     check_accuracy(got, name, dtype, args64, np.asarray(hi), np.asarray(frac), allowed)
@@ -757,7 +703,7 @@ def test_derivative_range(name, dtype, data):
     spec = BY_NAME[name]
     got = call(name, [x, alpha] if spec.has_alpha else [x], target)
     top = {"elu": max(1.0, float(alpha)), "celu": 1.0,
-           "selu": float(dtype(SS64 * SA64)) * (1 + 2.0 ** -20)}[name.split("_")[0]]
+           "selu": float(dtype(SAS64)) * (1 + 2.0 ** -20)}[name.split("_")[0]]
     assert np.all(got >= 0), got
     assert np.all(got <= top), (got, top)
 
@@ -857,7 +803,7 @@ def test_scalar_formulas_from_python(name, dtype):
     if dtype == np.float64:
         hi, frac = mp_reference(name, args64)
     else:
-        hi, frac = np_reference(name, args64), np.zeros(got.shape)
+        hi, frac = numpy_reference(name, args64), np.zeros(got.shape)
     alpha = 0.7 if spec.has_alpha else None
     python_bound = spec_ulp_bound(name, alpha)
     check_accuracy(got, name, dtype, args64, hi, frac,

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numelu
+from numelu._reference import numpy_reference
 
 # Hypothesis imports libcst to suggest a patch when a property fails; under this project's
 # ``filterwarnings = error`` a DeprecationWarning from that import turns the failure report
@@ -48,36 +49,12 @@ REPO = Path(numelu.__file__).resolve().parent.parent
 #: above the threaded loop's chunk and the "auto" thresholds, not a multiple of a SIMD width
 LARGE = 100_003
 
-SCALE, SALPHA = numelu.SELU_SCALE, numelu.SELU_ALPHA
-
-_FORMULAS = {
-    "elu": lambda x, a: np.where(x < 0, a * np.expm1(x), x),
-    "selu": lambda x: SCALE * np.where(x < 0, SALPHA * np.expm1(x), x),
-    "celu": lambda x, a: np.where(x < 0, a * np.expm1(x / a), x),
-    "elu_derivative": lambda x, a: np.where(x > 0, 1.0, a * np.exp(x)),
-    "selu_derivative": lambda x: np.where(x > 0, SCALE, SCALE * SALPHA * np.exp(x)),
-    "celu_derivative": lambda x, a: np.where(x > 0, 1.0, np.exp(x / a)),
-    "elu_derivative_from_output": lambda y, a: np.where(y > 0, 1.0, y + a),
-    "selu_derivative_from_output": lambda y: np.where(y > 0, SCALE, y + SCALE * SALPHA),
-    "celu_derivative_from_output": lambda y, a: np.where(y > 0, 1.0, y / a + 1.0),
-    "elu_backward": lambda g, x, a: g * np.where(x > 0, 1.0, a * np.exp(x)),
-    "selu_backward": lambda g, x: g * np.where(x > 0, SCALE, SCALE * SALPHA * np.exp(x)),
-    "celu_backward": lambda g, x, a: g * np.where(x > 0, 1.0, np.exp(x / a)),
-}
-
-
-def test_reference_table_covers_every_function():
-    assert sorted(_FORMULAS) == sorted(NAMES)
-
-
 # --------------------------------------------------------------------------- helpers
 
 
 def reference(name, *inputs, dtype):
     """The float64 NumPy value of ``name`` for inputs first cast to the loop type ``dtype``."""
-    cast = [np.asarray(np.asarray(v).astype(dtype), dtype=np.float64) for v in inputs]
-    with np.errstate(all="ignore"):
-        return np.asarray(_FORMULAS[name](*cast), dtype=np.float64)
+    return numpy_reference(name, [np.asarray(v).astype(dtype) for v in inputs])
 
 
 def assert_matches(got, name, *inputs, dtype=None):
