@@ -332,7 +332,8 @@ def run_dispatch(rng) -> None:
     g = rng.uniform(-2, 2, 8)
     dx, dg = cuda.to_device(x), cuda.to_device(g)
 
-    # SPEC 5 rule 2 without target=: a simulator device array goes to CUDA and stays there
+    # docs/contract.md §5, rule 2, without target=: a simulator device array goes to CUDA and stays
+    # there
     for label, result, expected in [
             ("auto elu(device)", numelu.elu(dx), reference("elu", (x, 1.0))),
             ("auto elu(device, 0.5)", numelu.elu(dx, 0.5), reference("elu", (x, 0.5))),
@@ -369,7 +370,7 @@ def run_dispatch(rng) -> None:
 
 
 def run_host_types(rng) -> None:
-    """SPEC 4/5 with target="cuda" for host inputs: the result type NumPy's ufuncs give."""
+    """docs/contract.md §§4-5, target="cuda" with host inputs: the result type NumPy's ufuncs give."""
     x = rng.uniform(-3, 3, 8)
     g = rng.uniform(-2, 2, 8)
     with warnings.catch_warnings():
@@ -452,7 +453,7 @@ def run_host_types(rng) -> None:
 
 
 def run_user_kernel() -> None:
-    """A user's own @cuda.jit kernel calling numelu.scalar formulas (SPEC section 4)."""
+    """A user's own @cuda.jit kernel calling numelu.scalar formulas (docs/contract.md §4)."""
     import numelu.scalar as S
 
     @cuda.jit

@@ -1,4 +1,4 @@
-"""SPEC section 5, overrides: how ``NUMELU_TARGET``, ``NUMELU_PARALLEL_THRESHOLD`` and
+"""docs/contract.md §5, overrides: how ``NUMELU_TARGET``, ``NUMELU_PARALLEL_THRESHOLD`` and
 ``numelu.config(parallel_threshold=...)`` are validated.
 
 Which target a call picks, precedence, reading the environment once and thread safety are tested

@@ -59,7 +59,7 @@ def test_kernel_path_under_the_cuda_simulator():
 @pytest.mark.skipif(not HAS_NUMBA_CUDA, reason='numba-cuda not installed (pip install '
                     '"numba-cuda[cu13]")')
 def test_simulator_device_arrays_go_to_cuda_without_target():
-    """SPEC 5 rule 2 for the simulator's device arrays (``__cuda_ndarray__``, no
+    """docs/contract.md §5, rule 2, for the simulator's device arrays (``__cuda_ndarray__``, no
     ``__cuda_array_interface__``): CUDA, a device array back (cuda_sim_check.py dispatch)."""
     result = _run_script("cuda_sim_check.py", "dispatch", env={"NUMBA_ENABLE_CUDASIM": "1"})
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

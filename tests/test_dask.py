@@ -225,7 +225,7 @@ def test_scalar_alpha_is_checked_for_dask_input():
 ], ids=["complex", "datetime", "timedelta", "string"])
 @pytest.mark.parametrize("target", ["auto", "cpu", "parallel"])
 def test_bad_dtype_dask_array_is_numelus_type_error(values, text, target):
-    """SPEC 6 for Dask input: the ndarray path's TypeError, raised at once (not Dask's
+    """docs/contract.md §6 for Dask input: the ndarray path's TypeError, raised at once (not Dask's
     "operand type(s) all returned NotImplemented"), for every input position."""
     lazy = da.from_array(values, chunks=1)
     good = da.from_array(np.array([-1.0, 2.0]), chunks=1)

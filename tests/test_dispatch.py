@@ -1,4 +1,4 @@
-"""SPEC section 5: how each call picks its target, and the overrides.
+"""docs/contract.md §5: how each call picks its target, and the overrides.
 
 Which compiled ufunc ran is observed with a spy on both ways the dispatcher reaches one: the
 general path's ``ElementwiseFunction._ufunc`` and the fast path's table of built CPU ufuncs
@@ -181,7 +181,8 @@ def test_auto_above_threshold_zero_threshold_results_are_right(spy, environment)
 
 
 def test_threaded_loop_runs_serially_while_the_gate_is_taken(x_large):
-    """The gate (DESIGN 4): a threaded loop that finds it taken runs the serial kernel."""
+    """The gate (docs/design.md, Threads): a threaded loop that finds it taken runs the serial
+    kernel."""
     _safety._gate.value = 1          # as if another call were using the thread pool
     try:
         assert _safety.parallel_busy()

@@ -1,4 +1,4 @@
-"""Edge values of SPEC section 2, exactly, for every function, every CPU target, float16/32/64.
+"""Edge values (docs/contract.md §2), exactly, for every function, CPU target, float16/32/64.
 
 Values and floating-point flags are checked apart, so that a leaked flag and a wrong value
 show up as different failures:
@@ -12,7 +12,7 @@ show up as different failures:
   asks for more: NaN and infinite inputs raise no flag at all, underflow included, as
   ``np.exp(nan)`` and ``np.exp(-inf)`` do.
 
-Expected values are derived here from SPEC (exact constants via mpmath), never from numelu.
+Expected values are derived here from the contract (exact constants via mpmath), never from numelu.
 """
 
 from __future__ import annotations
@@ -184,7 +184,8 @@ def test_nan_alpha_gives_nan_where_alpha_is_used(name, dtype, target):
 
 
 def _expected_at_inf(name: str, sign: int, alpha, dtype):
-    """SPEC 2 values at x = +/-inf (grad 2.5 for backward); None where not exactly fixed."""
+    """docs/contract.md §2 values at x = +/-inf (grad 2.5 for backward); None where not exactly
+    fixed."""
     kind, fam = kind_of(name), family(name)
     a = dtype(alpha) if alpha is not None else None
     if kind == "forward":
@@ -236,8 +237,9 @@ def _very_negative(dtype, alpha: float) -> list[float]:
 @dtype_param
 @pytest.mark.parametrize("name", names("forward"))
 def test_very_negative_x_gives_exactly_minus_alpha(name, dtype, target):
-    """SPEC 2: exactly -alpha (SELU: -SELU_SCALE*SELU_ALPHA), no NaN, down to x = finfo.min
-    (where x / alpha overflows for alpha < 1: CELU).  "No warning": test_no_flag_for_finite_input."""
+    """docs/contract.md §2: exactly -alpha (SELU: -SELU_SCALE*SELU_ALPHA), no NaN, down to x =
+    finfo.min (where x / alpha overflows for alpha < 1: CELU).  "No warning":
+    test_no_flag_for_finite_input."""
     for alpha in alphas_for(name):
         expected = -selu_scale_alpha(dtype) if alpha is None else -dtype(alpha)
         xs = _very_negative(dtype, 1.0 if alpha is None else alpha)
@@ -277,7 +279,7 @@ def test_derivative_keeps_its_tiny_true_value(name, dtype, target):
 def test_from_output_is_zero_once_y_is_minus_alpha(name, dtype, target):
     """The forward output at very negative x is -alpha exactly; from_output(-alpha) == 0.
     (Round trip through the forward function, so SELU uses numelu's -SELU_SCALE*SELU_ALPHA.)
-    The from_output forms lose the derivative's tiny true value there (SPEC 2)."""
+    The from_output forms lose the derivative's tiny true value there (docs/contract.md §2)."""
     forward = family(name)
     for alpha in alphas_for(name):
         y = call(forward, -1e4 if dtype != np.float16 else -6e4, dtype, target,
@@ -338,7 +340,8 @@ def test_large_positive_x_is_the_positive_branch(name, dtype, target):
 
 
 def flag_alphas(name: str):
-    """Every alpha of the value tests; ELU (any real alpha, SPEC 2) also 0 and a negative one."""
+    """Every alpha of the value tests; ELU (any real alpha, docs/contract.md §2) also 0 and a
+    negative one."""
     extra = (0.0, -0.5) if BY_NAME[name].alpha_rule is None and BY_NAME[name].has_alpha else ()
     return (*alphas_for(name), *extra)
 
@@ -369,8 +372,8 @@ def assert_no_flag(name, values, dtype, target, alpha, grad=None, flags=strict):
 @dtype_param
 @pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
 def test_no_flag_for_finite_input(name, dtype, target):
-    """SPEC 2: no floating-point warning for valid input -- zeros, subnormals, x down to
-    finfo.min (where x / alpha or SELU_SCALE * x of the discarded branch would overflow), x up to
+    """docs/contract.md §2: no floating-point warning for valid input -- zeros, subnormals, x down
+    to finfo.min (where x / alpha or SELU_SCALE * x of the discarded branch would overflow), x up to
     half the largest float (where exp(x) would), and elu's alpha == 0 (0 * exp(big))."""
     for alpha in flag_alphas(name):
         if alpha == 0 and kind_of(name) == "from_output":
@@ -381,7 +384,8 @@ def test_no_flag_for_finite_input(name, dtype, target):
 @dtype_param
 @pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
 def test_no_flag_for_infinite_input(name, dtype, target):
-    """elu(+-inf) and every other function at +-inf: a value (SPEC 2), not a warning."""
+    """elu(+-inf) and every other function at +-inf: a value (docs/contract.md §2), not a
+    warning."""
     points = [math.inf] + ([] if kind_of(name) == "from_output" else [-math.inf])
     for alpha in alphas_for(name):
         assert_no_flag(name, points, dtype, target, alpha)
@@ -416,9 +420,9 @@ def test_special_inputs_raise_no_flag_at_all(name, dtype, target):
 @pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS
                                   if spec.alpha_rule == "nonzero"])
 def test_celu_array_alpha_zero_is_no_silent_garbage(name, dtype, target, monkeypatch):
-    """A scalar alpha == 0 is a ValueError (SPEC 2); an array alpha holding a 0 cannot be refused
-    per element by a ufunc loop, so it must give a clear error or NumPy's IEEE answer at the
-    limit (celu -> 0, derivative -> exp(-inf) = 0), never an exception swallowed inside the
+    """A scalar alpha == 0 is a ValueError (docs/contract.md §2); an array alpha holding a 0 cannot
+    be refused per element by a ufunc loop, so it must give a clear error or NumPy's IEEE answer at
+    the limit (celu -> 0, derivative -> exp(-inf) = 0), never an exception swallowed inside the
     compiled loop with whatever the output buffer held."""
     unraisable = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)

@@ -1,4 +1,4 @@
-"""SPEC section 6 (and the alpha rules of section 2): a clear error, nothing half-written.
+"""docs/contract.md §6 (and the alpha rules of section 2): a clear error, nothing half-written.
 
 Where NumPy has an opinion, the exception type is the one NumPy raises for the equivalent call
 of a NumPy ufunc with the same loop set (``np.exp`` for one input, ``np.arctan2`` for two).
@@ -123,8 +123,8 @@ class ExtensionDtype:
                                   if isinstance(bad, np.ndarray)])
 @pytest.mark.parametrize("name", NAMES)
 def test_bad_dtype_of_another_librarys_array_is_the_same_type_error(target, name, kind):
-    """SPEC 6 on the __array_ufunc__ path: the ndarray path's TypeError (function and dtype
-    named), not the library's or NumPy's generic one; for every input and with any input of
+    """docs/contract.md §6 on the __array_ufunc__ path: the ndarray path's TypeError (function and
+    dtype named), not the library's or NumPy's generic one; for every input and with any input of
     the other library beside it (the bad one included)."""
     bad, dtype_text = BAD_INPUTS[kind]
     for position in range(SPECS[name].nin):
@@ -211,8 +211,8 @@ def test_allowed_alphas(target):
 
 
 def test_zero_alpha_inside_an_array_is_not_a_half_finished_loop(route, capfd):
-    """An array alpha is not checked (SPEC), but a zero in it must not abort the inner loop:
-    every other element is still computed, and nothing is printed to stderr."""
+    """An array alpha is not checked (docs/contract.md §2), but a zero in it must not abort the
+    inner loop: every other element is still computed, and nothing is printed to stderr."""
     x = np.array([-1.0, 1.0, -2.0, 3.0, -0.5])
     alpha = np.array([1.0, 0.0, 2.0, 0.0, 0.5])
     with np.errstate(all="ignore"):
@@ -333,8 +333,8 @@ SPECIAL_VALUES = {
 @pytest.mark.parametrize("dtype", ["e", "f", "d"])
 @pytest.mark.parametrize("name", NAMES)
 def test_no_floating_point_warnings_for_valid_input(route, name, dtype, values):
-    """SPEC 2: no warnings for valid input (NaN in gives NaN out, silently, as np.exp(nan)
-    does; inf, huge and subnormal values too).  pyproject: filterwarnings = error."""
+    """docs/contract.md §2: no warnings for valid input (NaN in gives NaN out, silently, as
+    np.exp(nan) does; inf, huge and subnormal values too).  pyproject: filterwarnings = error."""
     with np.errstate(over="ignore", under="ignore"):
         x = np.array(SPECIAL_VALUES[values] * 4).astype(dtype)
     inputs = []
@@ -349,7 +349,8 @@ def test_no_floating_point_warnings_for_valid_input(route, name, dtype, values):
 @pytest.mark.parametrize("name", CELU_FAMILY)
 def test_no_overflow_warning_when_x_over_alpha_overflows(route, name, dtype, x, alpha):
     """``x / alpha`` overflowing is no reason for a warning: x > 0 takes the ``x`` branch, and a
-    very negative x gives exactly ``-alpha`` "(no overflow, no NaN, no warning)" (SPEC 2)."""
+    very negative x gives exactly ``-alpha`` "(no overflow, no NaN, no warning)"
+    (docs/contract.md §2)."""
     inputs = [np.array([x, -x], dtype=dtype)] * (SPECS[name].nin - 1) + [np.array(alpha, dtype)]
     result = call(route, name, *inputs)
     assert np.isfinite(result).all()

@@ -84,7 +84,7 @@ def _resolve(value, dtype):
     return {TINY: float(info.smallest_subnormal), BIG: float(info.max) / 2, MAX: float(info.max)}.get(value, value)
 
 
-#: (name, inputs in SPEC order (grad, x or y, alpha), the flags NumPy reports, dtypes)
+#: (name, inputs in call order (grad, x or y, alpha), the flags NumPy reports, dtypes)
 ALL = ("float16", "float32", "float64")
 WIDE = ("float32", "float64")
 GENUINE = [

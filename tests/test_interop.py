@@ -243,8 +243,8 @@ def _bad_pandas_values(pd):
                                   "object", "category", "period",
                                   "dataframe with a complex column"])
 def test_bad_dtype_series_is_numelus_type_error(pd, case, target):
-    """SPEC 6 for pandas input: the TypeError names the function and the dtype (pandas and
-    NumPy would raise their own generic messages), in any input position."""
+    """docs/contract.md §6 for pandas input: the TypeError names the function and the dtype (pandas
+    and NumPy would raise their own generic messages), in any input position."""
     bad, dtype_text = _bad_pandas_values(pd)[case]
     with pytest.raises(TypeError) as error:
         numelu.elu(bad, 0.5, target=target)

@@ -1,4 +1,4 @@
-"""Accuracy of every numelu function against independent references (SPEC sections 1 and 3).
+"""Accuracy of every numelu function against independent references (docs/contract.md §§1 and 3).
 
 The references are written here, independently of ``numelu.scalar``:
 
@@ -11,9 +11,9 @@ The references are written here, independently of ``numelu.scalar``:
 
 Errors are measured in ulps of the *exact* result in the output dtype (Goldberg's ulp:
 ``2**(floor(log2|v|) - p + 1)``, never below the smallest subnormal).  The bounds, each derived
-from SPEC section 3 and from the formula of SPEC section 1 evaluated as written:
+from docs/contract.md §3 and from the formula of section 1 evaluated as written:
 
-* forward functions and derivatives: ``B = 1`` ulp for every alpha (``ULP_BOUND``; SPEC
+* forward functions and derivatives: ``B = 1`` ulp for every alpha (``ULP_BOUND``; the contract's
   section 3 asks 1 ulp only where ``alpha == 1`` and allows 2 otherwise and for SELU);
 * ``*_backward``: the derivative ``d`` carries at most ``B * ulp(d)``, the product one rounding:
   ``|err| <= |grad| * B * ulp(d) + ulp(result) / 2`` (this is "adds at most the one rounding of
@@ -120,15 +120,16 @@ def ulp_errors(got, hi, frac, dtype) -> np.ndarray:
 # --------------------------------------------------------------------------- the bounds
 
 
-#: SPEC 3 allows 1 ulp where alpha == 1 (ELU, CELU) and 2 ulp for any other alpha and for SELU.
-#: numelu's CPU kernels keep every function within 1 ulp (alpha times the exp is rounded once,
-#: SELU's constant is carried to twice the precision), and are held to it here.
+#: docs/contract.md §3 allows 1 ulp where alpha == 1 (ELU, CELU) and 2 ulp for any other alpha and
+#: for SELU. numelu's CPU kernels keep every function within 1 ulp (alpha times the exp is rounded
+#: once, SELU's constant is carried to twice the precision), and are held to it here.
 ULP_BOUND = 1.0
 
 
 def spec_ulp_bound(name: str, alpha) -> float:
-    """SPEC 3's own bound: 1 ulp where alpha == 1 (ELU and CELU), 2 ulp otherwise and for SELU
-    (what ``numelu.scalar`` called from plain Python, on libm's exp/expm1, is held to)."""
+    """The contract's own bound (docs/contract.md §3): 1 ulp where alpha == 1 (ELU and CELU), 2 ulp
+    otherwise and for SELU (what ``numelu.scalar`` called from plain Python, on libm's exp/expm1, is
+    held to)."""
     family = name.split("_")[0]
     return 1.0 if family in ("elu", "celu") and alpha == 1 else 2.0
 
@@ -401,7 +402,7 @@ def test_sweep_of_the_positive_branch(name, dtype, target):
     ("celu_derivative", 1.0), ("celu_derivative", 0.3), ("celu_derivative", 3.7),
 ])
 def test_float32_exhaustive_negative_inputs(name, alpha):
-    """SPEC 3: every negative float32 down to -inf (in chunks of 2**24), serial CPU."""
+    """docs/contract.md §3: every negative float32 down to -inf (chunks of 2**24), serial CPU."""
     spec = BY_NAME[name]
     fn = getattr(numelu, name)
     worst = 0.0
@@ -443,8 +444,8 @@ def test_float32_hardest_known_inputs_within_one_ulp(name, x, target):
 
 
 # CELU divides by alpha: a rounded 1/alpha, or x/alpha rounded before exp, costs 80-150 ulp
-# (SPEC 3).  Alphas whose reciprocal is inexact, inputs where exp(x/alpha) is large enough for
-# the quotient's rounding error to show.
+# (docs/contract.md §3).  Alphas whose reciprocal is inexact, inputs where exp(x/alpha) is large
+# enough for the quotient's rounding error to show.
 @pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
 @pytest.mark.parametrize("alpha", (0.1, 0.3, 3.7, 10.0, 0.7, 1.3, 5.9))
 @pytest.mark.parametrize("name", ("celu", "celu_derivative", "celu_backward"))
@@ -648,8 +649,8 @@ def test_random_inputs_within_bounds(name, dtype, data):
 @settings(PROPERTY_SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrink:
 @given(data=st.data())                                  # the flag names the problem well enough
 def test_no_flag_for_random_finite_input(name, dtype, data):
-    """SPEC 2: no floating-point warning for valid input.  Random finite inputs (alpha in
-    [1/16, 20]) where the exact result is finite: no divide/overflow/invalid flag (underflow is
+    """docs/contract.md §2: no floating-point warning for valid input.  Random finite inputs (alpha
+    in [1/16, 20]) where the exact result is finite: no divide/overflow/invalid flag (underflow is
     NumPy's default "ignore": derivatives legitimately underflow to subnormals and 0)."""
     spec = BY_NAME[name]
     if dtype == np.float16:
@@ -784,8 +785,8 @@ def test_scalar_formulas_from_users_njit_code(name, dtype):
 @pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
 def test_scalar_formulas_from_python(name, dtype):
-    """numelu.scalar.<name> on Python/NumPy scalars: the dtype kept, and the value within SPEC's
-    bound of the exact value (plain Python uses libm's exp/expm1 and rounds alpha's product
+    """numelu.scalar.<name> on Python/NumPy scalars: the dtype kept, and the value within the
+    contract's bound of the exact value (plain Python uses libm's exp/expm1 and rounds alpha's product
     twice); the ufunc on the same inputs within numelu's own 1 ulp."""
     spec = BY_NAME[name]
     formula = getattr(scalar, name)

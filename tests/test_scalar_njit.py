@@ -178,7 +178,7 @@ def test_mixed_argument_types_are_promoted_as_numpy_promotes_them(name):
     NumPy scalars, in compiled code and in plain Python; float32 beside a bool or an int8 stays
     float32.  (The CELU family failed to compile; the others computed in the first argument's
     type: a float32 elu typed float64, 5e7 ulp off.)  Plain Python runs on libm's exp: the same
-    type, within SPEC's 2 ulp."""
+    type, within the contract's 2 ulp (docs/contract.md §3)."""
     formula = getattr(S, name)
     compiled = njit(formula)
     count = ARGUMENT_COUNT[name]

@@ -1,4 +1,5 @@
-"""SPEC section 4: the ufunc methods ``outer``, ``reduce``, ``accumulate``, ``reduceat``, ``at``.
+"""docs/contract.md §4: the ufunc methods ``outer``, ``reduce``, ``accumulate``, ``reduceat``,
+``at``.
 
 Every public function has them, as a NumPy ufunc does.  Checked against NumPy itself:
 
@@ -265,7 +266,8 @@ def test_at_errors_like_numpy():
 @pytest.mark.parametrize("dtype", ["complex128", "object", "U3", "datetime64[s]"])
 @pytest.mark.parametrize("name", BINARY)
 def test_bad_dtypes_are_numelus_type_error(name, dtype):
-    """SPEC 6, as for a call: a TypeError naming the function and the dtype; nothing written."""
+    """docs/contract.md §6, as for a call: a TypeError naming the function and the dtype; nothing
+    written."""
     bad = np.zeros(3, dtype=dtype)
     function = getattr(numelu, name)
     for method, args in [("reduce", ()), ("accumulate", ()), ("reduceat", ([0],))]:

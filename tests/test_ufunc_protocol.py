@@ -1,4 +1,4 @@
-"""SPEC section 4: every public function behaves like a NumPy ufunc.
+"""docs/contract.md §4: every public function behaves like a NumPy ufunc.
 
 Every case is checked against NumPy itself: values against a float64 NumPy formula, shapes,
 dtypes, layouts and errors against a real NumPy ufunc with the same loop set (``np.exp`` for one
@@ -352,7 +352,7 @@ def test_out_overlapping_an_input(route, name, shift):
 @pytest.mark.parametrize("n", [11, 64, LARGE])
 @pytest.mark.parametrize("name", NAMES)
 def test_strided_and_reversed_out_with_contiguous_inputs(route, name, n):
-    """The fault of Numba's own ufunc loops (DESIGN section 3) must not be here."""
+    """The fault of Numba's own ufunc loops (docs/design.md, Numba's ufuncs) must not be here."""
     for dtype in ("f", "d"):
         inputs = scalar_inputs(name, dtype, n=n)
         for step in (2, -1, -3):
