@@ -36,6 +36,7 @@ if "numba" in sys.modules:
 os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
 import numpy as np  # noqa: E402
+from helpers import args_by_role  # noqa: E402
 from numba import cuda  # noqa: E402
 
 import numelu  # noqa: E402
@@ -91,16 +92,12 @@ def expect_error(label: str, error: type, call, match: str = "") -> None:
 
 def inputs_for(spec, dtype, rng, shape=(13,)):
     """Arrays for the function's inputs (alpha excluded): x in [-4, 3], grad in [-2, 2]."""
-    arrays = []
-    for name in spec.inputs:
-        if name == "alpha":
-            continue
-        if name == "grad":
-            arrays.append(rng.uniform(-2, 2, shape).astype(dtype))
-        elif name == "y":     # an output of the forward function: y > -alpha
-            arrays.append(rng.uniform(-0.9, 3, shape).astype(dtype))
-        else:
-            arrays.append(rng.uniform(-4, 3, shape).astype(dtype))
+    def uniform(low, high):
+        return lambda: rng.uniform(low, high, shape).astype(dtype)
+
+    # y is an output of the forward function: y > -alpha
+    arrays = args_by_role(spec.name, data=uniform(-4, 3), y=uniform(-0.9, 3),
+                          grad=uniform(-2, 2), with_alpha=False)
     if len(shape) == 1 and shape[0] >= 6:     # the zeros, a very negative and a large value
         arrays[-1][:4] = [0.0, -0.0, -60.0, 40.0]
     return arrays

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import args_by_role
 
 import numelu
 from numelu import _cuda
@@ -258,13 +259,11 @@ def _rtol(dtype) -> float:
 
 
 def _inputs(spec, dtype, shape, rng):
-    arrays = []
-    for name in spec.inputs:
-        if name == "alpha":
-            continue
-        low = -0.9 if name == "y" else -5.0
-        arrays.append(rng.uniform(low, 3.0, shape).astype(dtype))
-    return arrays
+    def uniform(low):
+        return lambda: rng.uniform(low, 3.0, shape).astype(dtype)
+
+    return args_by_role(spec.name, data=uniform(-5.0), y=uniform(-0.9), grad=uniform(-5.0),
+                        with_alpha=False)
 
 
 @gpu

@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 import pytest
+from helpers import args_by_role
 
 import numelu
 from numelu._reference import numpy_reference
-from numelu._table import FUNCTIONS
+from numelu._table import BY_NAME, FUNCTIONS
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -33,7 +34,6 @@ pytestmark = [
 
 NAMES = [spec.name for spec in FUNCTIONS]
 ALPHA_NAMES = [spec.name for spec in FUNCTIONS if spec.has_alpha]
-SPECS = {spec.name: spec for spec in FUNCTIONS}
 
 RTOL, ATOL = 1e-13, 1e-15   # float64 reference vs numelu: a few ulp either way
 
@@ -46,7 +46,8 @@ def numpy_inputs(name: str, shape, seed: int = 0, dtype=np.float64) -> list[np.n
         "y": lambda: rng.uniform(-1.5, 6.0, shape),     # roughly the range of the outputs
         "grad": lambda: rng.uniform(-2.0, 2.0, shape),
     }
-    arrays = [draws[which]().astype(dtype) for which in SPECS[name].inputs if which != "alpha"]
+    arrays = [a.astype(dtype) for a in args_by_role(name, data=draws["x"], y=draws["y"],
+                                                     grad=draws["grad"], with_alpha=False)]
     arrays[-1].flat[:3] = [0.0, -0.0, 1.0]              # the branch points are included
     return arrays
 
@@ -103,7 +104,7 @@ def test_dask_input_stays_lazy_and_each_chunk_runs_the_compiled_ufunc(name):
     n, chunk = 1000, 300                                    # 4 chunks, the last one short
     arrays = numpy_inputs(name, n)
     lazy, tags = zip(*(counted_dask_array(a, chunk) for a in arrays), strict=True)
-    alpha = (0.75,) if SPECS[name].has_alpha else ()
+    alpha = (0.75,) if BY_NAME[name].has_alpha else ()
 
     result = function(*lazy, *alpha)
 
@@ -164,7 +165,7 @@ def test_alpha_as_a_dask_array_per_channel_broadcast(name):
 def test_float32_chunks_stay_float32(name):
     function = getattr(numelu, name)
     arrays = numpy_inputs(name, 500, seed=5, dtype=np.float32)
-    alpha = (1.25,) if SPECS[name].has_alpha else ()       # a Python float: no upcast (NEP 50)
+    alpha = (1.25,) if BY_NAME[name].has_alpha else ()       # a Python float: no upcast (NEP 50)
 
     result = function(*[da.from_array(a, chunks=128) for a in arrays], *alpha)
 
@@ -306,7 +307,7 @@ def test_cupy_backed_dask_array():
     for name in NAMES:
         function = getattr(numelu, name)
         arrays = numpy_inputs(name, x.size)
-        alpha = (0.75,) if SPECS[name].has_alpha else ()
+        alpha = (0.75,) if BY_NAME[name].has_alpha else ()
         lazy_arrays = [da.from_array(cupy.asarray(a), chunks=1000, asarray=False) for a in arrays]
         result = function(*lazy_arrays, *alpha)
         assert isinstance(result, da.Array)
@@ -425,7 +426,7 @@ def test_every_function_on_the_cluster(cluster, name):
     n = 6000
     arrays = numpy_inputs(name, n, seed=7)
     lazy = [da.from_array(a, chunks=1500) for a in arrays]
-    if SPECS[name].has_alpha:
+    if BY_NAME[name].has_alpha:
         alpha = alpha_values(n, seed=8)
         results = client.compute([function(*lazy, 0.75),
                                   function(*lazy, da.from_array(alpha, chunks=2000))])
@@ -445,7 +446,7 @@ def test_functions_submitted_to_workers_pickle_by_reference(cluster):
     for name, future in zip(NAMES, futures, strict=True):
         values = future.result(timeout=60)
         arrays = numpy_inputs(name, 101, seed=9)
-        alpha = (1.0,) if SPECS[name].has_alpha else ()   # the default alpha
+        alpha = (1.0,) if BY_NAME[name].has_alpha else ()   # the default alpha
         assert_matches_reference(name, values, *arrays, *alpha)
     ufunc_future = client.submit(numelu.celu.cpu, x, 2.0)
     assert_matches_reference("celu", ufunc_future.result(timeout=60), x, 2.0)

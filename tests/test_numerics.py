@@ -37,7 +37,8 @@ import mpmath
 import numba
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from helpers import ALPHA_MIN, PROPERTY_SETTINGS, finite_floats
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -332,9 +333,8 @@ def _sweep_params():
 
 
 @pytest.mark.parametrize(("name", "alpha"), list(_sweep_params()))
-def test_float32_sweep_of_the_negative_branch(name, alpha, target):
+def test_float32_sweep_of_the_negative_branch(name, alpha, target, spec):
     """~300k float32 spread evenly (by bits) over the whole exp branch, against float64."""
-    spec = BY_NAME[name]
     a32 = float(np.float32(effective_alpha(name, alpha if alpha is not None else 1.0)))
     if kind_of(name) == "from_output":
         main = sweep_float32(-a32)
@@ -367,11 +367,10 @@ def positive_sweep(dtype, points: int) -> np.ndarray:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", [s.name for s in FUNCTIONS if kind_of(s.name) != "from_output"])
-def test_sweep_of_the_positive_branch(name, dtype, target):
+def test_sweep_of_the_positive_branch(name, dtype, target, spec):
     """Positive x over every binade (float32: 500,000 points against float64; float64: 20,000
     against mpmath).  SELU's ``SELU_SCALE * x`` with the constant rounded first was up to 1.06
     ulp off in float32 (0.5% of the inputs of [1, 2) beyond 1 ulp)."""
-    spec = BY_NAME[name]
     x = positive_sweep(dtype, 500_000 if dtype == np.float32 else 20_000)
     args, args64 = [], []
     for input_name in spec.inputs:
@@ -401,9 +400,8 @@ def test_sweep_of_the_positive_branch(name, dtype, target):
     ("elu_derivative", 1.0), ("elu_derivative", 0.3), ("selu_derivative", None),
     ("celu_derivative", 1.0), ("celu_derivative", 0.3), ("celu_derivative", 3.7),
 ])
-def test_float32_exhaustive_negative_inputs(name, alpha):
+def test_float32_exhaustive_negative_inputs(name, alpha, spec):
     """docs/contract.md §3: every negative float32 down to -inf (chunks of 2**24), serial CPU."""
-    spec = BY_NAME[name]
     fn = getattr(numelu, name)
     worst = 0.0
     for start in range(0x80000000, 0x100000000, 1 << 24):
@@ -555,10 +553,9 @@ def test_from_output_exact_where_the_sum_is_exact(name, alpha, dtype, target):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
-def test_every_loop_path_gives_the_same_bits(name, dtype, target):
+def test_every_loop_path_gives_the_same_bits(name, dtype, target, spec):
     """Contiguous data with a scalar alpha, a full alpha array, and strided views (the general
     loop) all evaluate the same formula: identical results."""
-    spec = BY_NAME[name]
     rng = np.random.default_rng(3)
     n = 1001
     main = to_dtype(rng.uniform(-30, 5, n), dtype)
@@ -589,42 +586,31 @@ def test_every_loop_path_gives_the_same_bits(name, dtype, target):
 
 # --------------------------------------------------------------------------- 2. properties
 
-FLOAT_WIDTH = {np.float32: 32, np.float64: 64}
-ALPHA_MIN = 1 / 16          # alpha in [1/16, 20] (bounds exact in every width hypothesis draws)
-
-
-def _finite(dtype, **kwargs):
-    return st.floats(allow_nan=False, allow_infinity=False, width=FLOAT_WIDTH[dtype], **kwargs)
-
 
 def _draw_case(data, spec, dtype):
     """Random finite inputs: x anywhere (bounded where a legitimate overflow would occur), alpha
     in [1/16, 20], grad moderate, y in the range of the forward function and beyond."""
     fmax = float(np.finfo(dtype).max)
     if spec.name.startswith("selu") and kind_of(spec.name) == "forward":
-        main_elements = _finite(dtype, max_value=fmax / 2)        # SELU_SCALE * x stays finite
+        main_elements = finite_floats(dtype, max_value=fmax / 2)        # SELU_SCALE * x stays finite
     else:
-        main_elements = _finite(dtype)
+        main_elements = finite_floats(dtype)
     if kind_of(spec.name) == "from_output":
-        main_elements = _finite(dtype, min_value=-25.0, max_value=1e6)
+        main_elements = finite_floats(dtype, min_value=-25.0, max_value=1e6)
     main = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=main_elements), label="x")
-    alpha = data.draw(_finite(dtype, min_value=ALPHA_MIN, max_value=20.0), label="alpha")
+    alpha = data.draw(finite_floats(dtype, min_value=ALPHA_MIN, max_value=20.0), label="alpha")
     args = []
     for input_name in spec.inputs:
         if input_name == "alpha":
             args.append(dtype(alpha))
         elif input_name == "grad":
             args.append(data.draw(hnp.arrays(dtype, main.shape,
-                                              elements=_finite(dtype, min_value=-1e6,
+                                              elements=finite_floats(dtype, min_value=-1e6,
                                                                max_value=1e6)), label="grad"))
         else:
             args.append(main)
     target = data.draw(st.sampled_from(CPU_TARGETS), label="target")
     return args, float(alpha), target
-
-
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
-                             suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
@@ -644,40 +630,6 @@ def test_random_inputs_within_bounds(name, dtype, data):
     check_accuracy(got, name, dtype, args64, np.asarray(hi), np.asarray(frac), allowed)
 
 
-@pytest.mark.parametrize("dtype", (np.float16, np.float32, np.float64), ids=lambda d: d.__name__)
-@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
-@settings(PROPERTY_SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrink:
-@given(data=st.data())                                  # the flag names the problem well enough
-def test_no_flag_for_random_finite_input(name, dtype, data):
-    """docs/contract.md §2: no floating-point warning for valid input.  Random finite inputs (alpha
-    in [1/16, 20]) where the exact result is finite: no divide/overflow/invalid flag (underflow is
-    NumPy's default "ignore": derivatives legitimately underflow to subnormals and 0)."""
-    spec = BY_NAME[name]
-    if dtype == np.float16:
-        elements = st.floats(allow_nan=False, allow_infinity=False, width=16)
-        fmax = float(np.finfo(np.float16).max)
-    else:
-        elements = _finite(dtype)
-        fmax = float(np.finfo(dtype).max)
-    if kind_of(name) == "from_output":
-        elements = st.floats(-20.0, fmax, width=FLOAT_WIDTH.get(dtype, 16))   # output range
-    elif name.startswith("selu") and kind_of(name) == "forward":
-        elements = st.floats(-fmax, fmax / 2, width=FLOAT_WIDTH.get(dtype, 16))
-    main = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=elements), label="x")
-    alpha = data.draw(st.floats(ALPHA_MIN, 20.0, width=FLOAT_WIDTH.get(dtype, 16)), label="alpha")
-    args = []
-    for input_name in spec.inputs:
-        if input_name == "alpha":
-            args.append(dtype(alpha))
-        elif input_name == "grad":
-            args.append(np.full(main.shape, 1.5, dtype))
-        else:
-            args.append(main)
-    target = data.draw(st.sampled_from(CPU_TARGETS), label="target")
-    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
-        getattr(numelu, name)(*args, target=target)
-
-
 @pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", ("elu", "celu"))
 @PROPERTY_SETTINGS
@@ -685,8 +637,8 @@ def test_no_flag_for_random_finite_input(name, dtype, data):
 def test_identity_for_positive_x(name, dtype, data):
     """elu(x, a) == x and celu(x, a) == x exactly for x > 0, whatever alpha (nonzero)."""
     x = data.draw(hnp.arrays(dtype, st.integers(1, 24),
-                             elements=_finite(dtype, min_value=0.0, exclude_min=True)))
-    alpha = data.draw(_finite(dtype, min_value=-20.0, max_value=20.0).filter(lambda a: a != 0))
+                             elements=finite_floats(dtype, min_value=0.0, exclude_min=True)))
+    alpha = data.draw(finite_floats(dtype, min_value=-20.0, max_value=20.0).filter(lambda a: a != 0))
     target = data.draw(st.sampled_from(CPU_TARGETS))
     got = call(name, [x, alpha], target)
     np.testing.assert_array_equal(got, x)
@@ -698,8 +650,8 @@ def test_identity_for_positive_x(name, dtype, data):
 @given(data=st.data())
 def test_derivative_range(name, dtype, data):
     """0 <= d <= max(1, alpha) for alpha > 0 (celu: <= 1; selu: <= SELU_SCALE * SELU_ALPHA)."""
-    x = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=_finite(dtype)))
-    alpha = data.draw(_finite(dtype, min_value=ALPHA_MIN, max_value=20.0))
+    x = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=finite_floats(dtype)))
+    alpha = data.draw(finite_floats(dtype, min_value=ALPHA_MIN, max_value=20.0))
     target = data.draw(st.sampled_from(CPU_TARGETS))
     spec = BY_NAME[name]
     got = call(name, [x, alpha] if spec.has_alpha else [x], target)
@@ -770,9 +722,8 @@ def _scalar_inputs(spec, dtype):
 
 @pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
-def test_scalar_formulas_from_users_njit_code(name, dtype):
+def test_scalar_formulas_from_users_njit_code(name, dtype, spec):
     """numelu.scalar.<name> inside a user's @njit function: the ufunc's bits exactly."""
-    spec = BY_NAME[name]
     formula = getattr(scalar, name)
     inputs = _scalar_inputs(spec, dtype)
     padded = inputs + [inputs[0]] * (3 - len(inputs))
@@ -784,11 +735,10 @@ def test_scalar_formulas_from_users_njit_code(name, dtype):
 
 @pytest.mark.parametrize("dtype", (np.float32, np.float64), ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
-def test_scalar_formulas_from_python(name, dtype):
+def test_scalar_formulas_from_python(name, dtype, spec):
     """numelu.scalar.<name> on Python/NumPy scalars: the dtype kept, and the value within the
     contract's bound of the exact value (plain Python uses libm's exp/expm1 and rounds alpha's product
     twice); the ufunc on the same inputs within numelu's own 1 ulp."""
-    spec = BY_NAME[name]
     formula = getattr(scalar, name)
     inputs = _scalar_inputs(spec, dtype)
     got = []

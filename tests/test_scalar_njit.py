@@ -11,14 +11,14 @@ import math
 import numba
 import numpy as np
 import pytest
+from helpers import args_by_role
 from numba import njit, types
 
 import numelu
 import numelu.scalar as S
-from numelu._table import FUNCTIONS
+from numelu._table import BY_NAME, FUNCTIONS
 
 NAMES = [spec.name for spec in FUNCTIONS]
-SPECS = {spec.name: spec for spec in FUNCTIONS}
 DTYPES = [np.float32, np.float64]
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 0.5, -0.5, 20.0, -20.0, -40.0, -100.0,
@@ -28,10 +28,11 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 0.5, -0.5, 20.0, -20.0, -40.0, -
 def inputs(name: str, dtype, n: int = 4000, seed: int = 0) -> list[np.ndarray]:
     """Data inputs (not alpha): random values over the whole useful range, plus edge values."""
     rng = np.random.default_rng(seed)
-    arrays = []
-    for _ in range(SPECS[name].nin - SPECS[name].has_alpha):
+    def draw():
         values = np.concatenate([rng.uniform(-30.0, 10.0, n), rng.normal(0.0, 1.0, n), SPECIAL])
-        arrays.append(values.astype(dtype))
+        return values.astype(dtype)
+
+    arrays = args_by_role(name, data=draw, grad=draw, with_alpha=False)
     # every special value meets every other in the two-input forms
     if len(arrays) == 2:
         pairs = np.array(np.meshgrid(SPECIAL, SPECIAL)).reshape(2, -1).astype(dtype)
@@ -67,8 +68,7 @@ def user_kernel(formula, nin: int, has_alpha: bool):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("name", NAMES)
-def test_scalar_formula_in_user_njit_matches_the_ufunc(name, dtype):
-    spec = SPECS[name]
+def test_scalar_formula_in_user_njit_matches_the_ufunc(name, dtype, spec):
     formula = getattr(S, name)
     kernel = user_kernel(formula, spec.nin, spec.has_alpha)
     arrays = inputs(name, dtype)
@@ -146,7 +146,7 @@ def test_constants_are_public_and_match_the_spec():
     assert constants() == (S.SELU_ALPHA, S.SELU_SCALE)
 
 
-ARGUMENT_COUNT = {name: SPECS[name].nin for name in NAMES}
+ARGUMENT_COUNT = {name: BY_NAME[name].nin for name in NAMES}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numelu
-from numelu._table import FUNCTIONS
+from numelu._table import BY_NAME, FUNCTIONS
 
 # Hypothesis imports libcst to suggest a patch when a property fails; under this project's
 # ``filterwarnings = error`` a DeprecationWarning from that import turns the failure report
@@ -36,7 +36,6 @@ with warnings.catch_warnings():
     except ImportError:  # pragma: no cover - libcst absent: nothing to pre-import
         pass
 
-SPECS = {spec.name: spec for spec in FUNCTIONS}
 BINARY = [spec.name for spec in FUNCTIONS if spec.nin == 2]
 UNARY = [spec.name for spec in FUNCTIONS if spec.nin == 1]
 TERNARY = [spec.name for spec in FUNCTIONS if spec.nin == 3]
@@ -277,9 +276,9 @@ def test_bad_dtypes_are_numelus_type_error(name, dtype):
         function.reduce(array=bad)
     x = np.linspace(-1, 1, 3)
     before = x.copy()
-    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{SPECS[name].inputs[1]}'"):
+    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{BY_NAME[name].inputs[1]}'"):
         function.at(x, [0, 1], bad[:2])
-    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{SPECS[name].inputs[0]}'"):
+    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{BY_NAME[name].inputs[0]}'"):
         function.at(bad, [0], 1.0)
     np.testing.assert_array_equal(x, before)
 

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROUTES, args_by_role, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numelu
 from numelu._reference import numpy_reference
+from numelu._table import BY_NAME
 
 # Hypothesis imports libcst to suggest a patch when a property fails; under this project's
 # ``filterwarnings = error`` a DeprecationWarning from that import turns the failure report
@@ -39,12 +41,9 @@ with warnings.catch_warnings():
         pass
 
 NAMES = [spec.name for spec in numelu.FUNCTIONS]
-SPECS = {spec.name: spec for spec in numelu.FUNCTIONS}
-BINARY = [name for name in NAMES if SPECS[name].nin == 2]
-WITH_ALPHA = [name for name in NAMES if SPECS[name].has_alpha]
+BINARY = [name for name in NAMES if BY_NAME[name].nin == 2]
+WITH_ALPHA = [name for name in NAMES if BY_NAME[name].has_alpha]
 FLOATS = ("e", "f", "d")
-#: dispatcher targets (as in conftest's ``target`` fixture) + the genuine compiled ufuncs
-ROUTES = ("cpu", "parallel", "auto", "ufunc.cpu", "ufunc.parallel")
 REPO = Path(numelu.__file__).resolve().parent.parent
 #: above the threaded loop's chunk and the "auto" thresholds, not a multiple of a SIMD width
 LARGE = 100_003
@@ -74,35 +73,27 @@ def assert_matches(got, name, *inputs, dtype=None):
                                equal_nan=True, err_msg=f"{name} {dtype}")
 
 
-def run(route, name, *args, **kwargs):
-    """Call ``numelu.<name>`` through the dispatcher (a target) or a genuine ufunc."""
-    function = getattr(numelu, name)
-    if route.startswith("ufunc."):
-        return getattr(function, route.split(".")[1])(*args, **kwargs)
-    return function(*args, target=route, **kwargs)
-
-
 def data(name, shape=(37,), dtype="d", seed=0, shapes=None):
     """Inputs for ``name`` (values in each input's natural range, zeros included in x/y)."""
     rng = np.random.default_rng(seed)
-    inputs = []
-    for position, role in enumerate(SPECS[name].inputs):
-        size = shape if shapes is None else shapes[position]
-        if role == "alpha":
-            values = rng.uniform(0.25, 3.0, size)
-        elif role == "grad":
-            values = rng.uniform(-3.0, 3.0, size)
-        else:
-            values = rng.uniform(-6.0, 4.0, size)
-            values.flat[:: max(1, values.size // 5)] = 0.0
-        inputs.append(values.astype(dtype))
-    return inputs
+    sizes = iter([shape] * BY_NAME[name].nin if shapes is None else shapes)
+
+    def uniform(low, high, zeros=False):
+        def draw():
+            values = rng.uniform(low, high, next(sizes))
+            if zeros:
+                values.flat[:: max(1, values.size // 5)] = 0.0
+            return values.astype(dtype)
+        return draw
+
+    return args_by_role(name, data=uniform(-6.0, 4.0, zeros=True), grad=uniform(-3.0, 3.0),
+                        alpha=uniform(0.25, 3.0))
 
 
 def scalar_inputs(name, dtype="d", n=37, alpha=0.75, seed=0):
     """Array inputs with a Python-float ``alpha`` (the common case)."""
     inputs = data(name, (n,), dtype, seed)
-    if SPECS[name].has_alpha:
+    if BY_NAME[name].has_alpha:
         inputs[-1] = alpha
     return inputs
 
@@ -149,11 +140,6 @@ def outcome(function, *args, **kwargs):
     return result, sorted({w.category.__name__ for w in caught})
 
 
-@pytest.fixture(params=ROUTES)
-def route(request):
-    return request.param
-
-
 # --------------------------------------------------------------------------- values
 
 
@@ -179,7 +165,7 @@ def test_values_large_arrays_threaded_path(route, name, dtype):
 @pytest.mark.parametrize("name", NAMES)
 def test_default_alpha_is_one(target, name):
     inputs = scalar_inputs(name, alpha=1.0)
-    if SPECS[name].has_alpha:
+    if BY_NAME[name].has_alpha:
         assert_matches(getattr(numelu, name)(*inputs[:-1], target=target), name, *inputs)
     else:
         assert_matches(getattr(numelu, name)(*inputs, target=target), name, *inputs)
@@ -190,12 +176,12 @@ def test_default_alpha_is_one(target, name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_broadcasting_between_all_inputs(route, name):
-    shapes = [(4, 1, 5), (3, 1), (5,)][: SPECS[name].nin]
+    shapes = [(4, 1, 5), (3, 1), (5,)][: BY_NAME[name].nin]
     inputs = data(name, shapes=shapes)
     result = run(route, name, *inputs)
     assert result.shape == np.broadcast_shapes(*shapes)
     assert_matches(result, name, *inputs)
-    inputs = data(name, shapes=[(3, 1), (4, 1, 5), (1, 5)][: SPECS[name].nin], dtype="f")
+    inputs = data(name, shapes=[(3, 1), (4, 1, 5), (1, 5)][: BY_NAME[name].nin], dtype="f")
     assert_matches(run(route, name, *inputs), name, *inputs)
 
 
@@ -273,7 +259,7 @@ def test_mixed_python_and_array_inputs(route):
 @pytest.mark.parametrize("shapes", [[(0,)], [(3, 0)], [(0,), (1,)], [(3, 1), (0,)],
                                     [(2, 0, 4), (4,)]])
 def test_empty_arrays(route, name, shapes):
-    nin = SPECS[name].nin
+    nin = BY_NAME[name].nin
     shapes = (shapes * 3)[:nin]
     inputs = [np.zeros(s, dtype="f") for s in shapes]
     result = run(route, name, *inputs)
@@ -312,7 +298,7 @@ def test_out_none_and_none_tuple_allocate(route, name):
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("name", NAMES)
 def test_in_place_on_every_array_input(route, name, dtype):
-    for position in range(SPECS[name].nin):
+    for position in range(BY_NAME[name].nin):
         inputs = data(name, (41,), dtype, seed=position)
         originals = [v.copy() for v in inputs]
         target_array = inputs[position]
@@ -334,7 +320,7 @@ def test_in_place_large(route, name):
 def test_out_overlapping_an_input(route, name, shift):
     """``out`` overlapping the first input, shifted: the result is as if there were no overlap."""
     n = 50
-    for position in range(SPECS[name].nin):
+    for position in range(BY_NAME[name].nin):
         inputs = data(name, (n + abs(shift),), seed=7)
         base = inputs[position]
         if shift > 0:
@@ -404,7 +390,7 @@ def test_where_without_out_like_numpy(route, name):
     """Only the selected elements are defined; NumPy's warning (if any) is the same."""
     inputs = scalar_inputs(name, n=40)
     mask = np.arange(40) % 3 == 0
-    twin = numpy_twin(min(SPECS[name].nin, 2))
+    twin = numpy_twin(min(BY_NAME[name].nin, 2))
     _, numpy_warnings = outcome(twin, *inputs[:2], where=mask)
     result, our_warnings = outcome(run, route, name, *inputs, where=mask)
     assert our_warnings == numpy_warnings
@@ -436,7 +422,7 @@ def test_dtype_keyword(route, name, dtype):
     for source in ("f", "d"):
         inputs = scalar_inputs(name, source)
         result = run(route, name, *inputs, dtype=dtype)
-        twin = numpy_twin(min(SPECS[name].nin, 2))
+        twin = numpy_twin(min(BY_NAME[name].nin, 2))
         assert result.dtype == twin(*inputs[:2], dtype=dtype).dtype == np.dtype(dtype)
         assert_matches(result, name, *inputs)
 
@@ -445,7 +431,7 @@ def test_dtype_keyword(route, name, dtype):
 @pytest.mark.parametrize("name", NAMES)
 def test_dtype_keyword_without_a_loop_errors_like_numpy(route, name, dtype):
     inputs = scalar_inputs(name)
-    twin = numpy_twin(min(SPECS[name].nin, 2))
+    twin = numpy_twin(min(BY_NAME[name].nin, 2))
     if dtype in (np.complex128, object):   # np.exp/arctan2 have complex/object loops: we don't
         with pytest.raises(TypeError):
             run(route, name, *inputs, dtype=dtype)
@@ -602,7 +588,7 @@ _DTYPE_SAMPLES = ["?", "i1", "u1", "i2", "u2", "i4", "i8", "u8", "e", "f", "d"]
 
 def _typed_inputs(name, kinds):
     inputs = []
-    for role, kind in zip(SPECS[name].inputs, kinds, strict=True):
+    for role, kind in zip(BY_NAME[name].inputs, kinds, strict=True):
         value = 1 if role == "alpha" else 2
         if kind == "py":
             inputs.append(value)
@@ -619,7 +605,7 @@ def _typed_inputs(name, kinds):
 @pytest.mark.parametrize("name", NAMES)
 def test_result_dtypes_like_numpy(route, name):
     """Every combination of input dtypes (arrays, Python scalars) resolves as NumPy does."""
-    nin = SPECS[name].nin
+    nin = BY_NAME[name].nin
     kinds = _DTYPE_SAMPLES + ["py", "pyfloat"]
     twin = numpy_twin(nin)
     rng = np.random.default_rng(11)
@@ -686,11 +672,11 @@ def test_outer(route, name):
     np.testing.assert_array_equal(out, result)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if SPECS[n].nin != 2])
+@pytest.mark.parametrize("name", [n for n in NAMES if BY_NAME[n].nin != 2])
 def test_outer_non_binary_errors_like_numpy(name):
     expected, _ = outcome(np.exp.outer, [1.0], [2.0])
     function = getattr(numelu, name)
-    args = [[1.0]] * SPECS[name].nin
+    args = [[1.0]] * BY_NAME[name].nin
     with pytest.raises(expected):
         function.outer(*args)
     with pytest.raises(expected):
@@ -704,7 +690,7 @@ def test_outer_argument_count_errors_like_numpy(name, count):
     own TypeError for any other count, whatever the extra arguments hold (a complex one is not
     read); a function that is not binary gives NumPy's ValueError first, as ``np.exp.outer``."""
     args = [np.ones(2)] * (count - 1) + [np.ones(2, complex)] if count else []
-    reference = np.ldexp if SPECS[name].nin == 2 else np.exp
+    reference = np.ldexp if BY_NAME[name].nin == 2 else np.exp
     with pytest.raises(Exception) as expected:
         reference.outer(*args)
     with pytest.raises(type(expected.value)) as got:
@@ -718,8 +704,7 @@ def test_outer_argument_count_errors_like_numpy(name, count):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_attributes(name):
-    spec = SPECS[name]
+def test_attributes(name, spec):
     function = getattr(numelu, name)
     twin = numpy_twin(spec.nin)
     assert function.__name__ == name
@@ -836,7 +821,7 @@ def _layout(draw, values):
 
 @st.composite
 def call_cases(draw, name):
-    spec = SPECS[name]
+    spec = BY_NAME[name]
     shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=spec.nin, min_dims=0,
                                                     max_dims=4, max_side=5))
     seed = draw(st.integers(0, 2**32 - 1))
