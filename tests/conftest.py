@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from helpers import ROUTES
+from helpers import CPU_TARGETS, ROUTES
 
 from numelu._table import BY_NAME, FunctionSpec
-
-CPU_TARGETS = ("cpu", "parallel", "auto")
 
 
 @pytest.fixture(params=CPU_TARGETS)

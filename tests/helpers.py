@@ -7,6 +7,7 @@ from typing import Any
 
 import mpmath
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,8 @@ def args_by_role(name: str, *, data: Any, grad: Any = _MISSING, alpha: Any = _MI
 
 
 # --------------------------------------------------------------------------- routes
+
+CPU_TARGETS = ("cpu", "parallel", "auto")
 
 #: dispatcher targets (as in conftest's ``target`` fixture) + the genuine compiled ufuncs
 ROUTES = ("cpu", "parallel", "auto", "ufunc.cpu", "ufunc.parallel")
@@ -118,6 +121,12 @@ def large_positive(dtype) -> list[float]:
 
 
 # --------------------------------------------------------------------------- property tests
+
+#: Hypothesis formats a failing example with libcst, whose import warns (DeprecationWarning from
+#: mypy_extensions) inside pytest's reporting hook: with filterwarnings = error that turns every
+#: falsified property into an INTERNALERROR instead of a readable failure (``pytestmark``).
+QUIET_HYPOTHESIS_REPORTS = pytest.mark.filterwarnings(
+    "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
 
 FLOAT_WIDTH = {np.float32: 32, np.float64: 64}
 ALPHA_MIN = 1 / 16          # alpha in [1/16, 20] (bounds exact in every width hypothesis draws)

@@ -29,8 +29,10 @@ import numpy as np
 import pytest
 from helpers import (
     ALPHA_MIN,
+    CPU_TARGETS,
     FLOAT_WIDTH,
     PROPERTY_SETTINGS,
+    QUIET_HYPOTHESIS_REPORTS,
     SELU_SCALE_ALPHA_64,
     alphas_for,
     args_by_role,
@@ -51,13 +53,7 @@ from numelu._loops import PARALLEL_CHUNK
 from numelu._reference import derivative_of, kind_of, numpy_branches
 from numelu._table import BY_NAME, FUNCTIONS
 
-# Hypothesis formats a failing example with libcst, whose import warns (DeprecationWarning from
-# mypy_extensions) inside pytest's reporting hook: with filterwarnings = error that turns every
-# falsified property into an INTERNALERROR instead of a readable failure.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
-
-CPU_TARGETS = ("cpu", "parallel", "auto")
+pytestmark = QUIET_HYPOTHESIS_REPORTS
 CATEGORIES = ("divide", "over", "invalid")
 INF, NAN = math.inf, math.nan
 

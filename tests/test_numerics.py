@@ -37,7 +37,13 @@ import mpmath
 import numba
 import numpy as np
 import pytest
-from helpers import ALPHA_MIN, PROPERTY_SETTINGS, finite_floats
+from helpers import (
+    ALPHA_MIN,
+    CPU_TARGETS,
+    PROPERTY_SETTINGS,
+    QUIET_HYPOTHESIS_REPORTS,
+    finite_floats,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -53,13 +59,7 @@ from numelu._reference import (
 )
 from numelu._table import BY_NAME, FUNCTIONS
 
-# Hypothesis formats a failing example with libcst, whose import warns (DeprecationWarning from
-# mypy_extensions) inside pytest's reporting hook: with filterwarnings = error that turns every
-# falsified property into an INTERNALERROR instead of a readable failure.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
-
-CPU_TARGETS = ("cpu", "parallel", "auto")
+pytestmark = QUIET_HYPOTHESIS_REPORTS
 DTYPES = (np.float16, np.float32, np.float64)
 
 MP_PREC = 120

@@ -11,14 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from ufunc_helpers import (
-    FLOATS,
-    NAMES,
-    REPO,
-    assert_matches,
-    numpy_twin,
-    scalar_inputs,
-)
+from ufunc_helpers import FLOATS, NAMES, REPO, assert_matches, numpy_twin, scalar_inputs
 
 import numelu
 
