@@ -1,7 +1,7 @@
 """What the CPU dispatcher (``_dispatch``) and the CUDA path (``_cuda``) agree on about operands.
 
 One definition each of: the loop types, the dtype kinds refused (and the ``TypeError`` that names
-the function and the dtype, docs/contract.md §6), and what a device array is (section 5, rule 2).
+the function and the dtype, docs/contract.md §6), and what a device array is (§5, rule 2).
 Imports nothing beyond NumPy, so ``import numelu`` stays free of ``numba.cuda``.
 """
 

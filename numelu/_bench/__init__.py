@@ -1,4 +1,4 @@
-"""The side-by-side benchmark (method: docs/design.md, "Benchmark method"): contenders, timer, report.
+"""The side-by-side benchmark: contenders, a timer, a report (method: docs/design.md).
 
 Used three ways, always with the same contenders on the same arrays:
 
