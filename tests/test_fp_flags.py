@@ -180,20 +180,20 @@ def test_special_inputs_raise_no_flag_at_all(name, dtype, target):
                        flags=lambda: np.errstate(all="raise"))
 
 
-SPECIAL_VALUES = {
+UNUSUAL_VALUES = {
     "nan": [np.nan, -np.nan],
     "non-nan": [np.inf, -np.inf, 1e4, -1e4, 0.0, -0.0, 700.0, -800.0, 1e-310, -1e-310],
 }
 
 
-@pytest.mark.parametrize("values", list(SPECIAL_VALUES))
+@pytest.mark.parametrize("values", list(UNUSUAL_VALUES))
 @pytest.mark.parametrize("dtype", ["e", "f", "d"])
 @pytest.mark.parametrize("name", NAMES)
 def test_no_floating_point_warnings_for_valid_input(route, name, dtype, values):
     """docs/contract.md §2: no warnings for valid input (NaN in gives NaN out, silently, as
     np.exp(nan) does; inf, huge and subnormal values too).  pyproject: filterwarnings = error."""
     with np.errstate(over="ignore", under="ignore"):
-        x = np.array(SPECIAL_VALUES[values] * 4).astype(dtype)
+        x = np.array(UNUSUAL_VALUES[values] * 4).astype(dtype)
     inputs = args_by_role(name, data=x, grad=np.ones_like(x), alpha=np.array(1.5, dtype=dtype))
     result = run(route, name, *inputs)
     np.testing.assert_array_equal(np.isnan(result), np.isnan(x))

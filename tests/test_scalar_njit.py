@@ -21,7 +21,7 @@ from numelu._table import BY_NAME, FUNCTIONS
 NAMES = [spec.name for spec in FUNCTIONS]
 DTYPES = [np.float32, np.float64]
 
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 0.5, -0.5, 20.0, -20.0, -40.0, -100.0,
+EDGE_POINTS = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 0.5, -0.5, 20.0, -20.0, -40.0, -100.0,
            1e30, -1e30, math.inf, -math.inf, math.nan]
 
 
@@ -29,13 +29,13 @@ def inputs(name: str, dtype, n: int = 4000, seed: int = 0) -> list[np.ndarray]:
     """Data inputs (not alpha): random values over the whole useful range, plus edge values."""
     rng = np.random.default_rng(seed)
     def draw():
-        values = np.concatenate([rng.uniform(-30.0, 10.0, n), rng.normal(0.0, 1.0, n), SPECIAL])
+        values = np.concatenate([rng.uniform(-30.0, 10.0, n), rng.normal(0.0, 1.0, n), EDGE_POINTS])
         return values.astype(dtype)
 
     arrays = args_by_role(name, data=draw, grad=draw, with_alpha=False)
     # every special value meets every other in the two-input forms
     if len(arrays) == 2:
-        pairs = np.array(np.meshgrid(SPECIAL, SPECIAL)).reshape(2, -1).astype(dtype)
+        pairs = np.array(np.meshgrid(EDGE_POINTS, EDGE_POINTS)).reshape(2, -1).astype(dtype)
         arrays = [np.concatenate([a, p]) for a, p in zip(arrays, pairs, strict=True)]
     return arrays
 
