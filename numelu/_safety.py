@@ -1,4 +1,4 @@
-"""Keep Numba's thread pool out of the two ways it can kill a process (DESIGN.md section 4).
+"""Keep Numba's thread pool out of the two ways it can kill a process (docs/design.md, Threads).
 
 * The ``workqueue`` layer aborts when two threads enter parallel code at once.
 * GNU OpenMP kills a child that uses it after ``fork()``.
