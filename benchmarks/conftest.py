@@ -1,4 +1,4 @@
-"""pytest-benchmark suite for numelu on the CPU (see BENCHMARKS.md).
+"""pytest-benchmark suite for numelu on the CPU (method: docs/design.md, Benchmark method).
 
 Not part of the plain ``pytest`` run (``testpaths = ["tests"]``).  The full run (4 functions x
 2 dtypes x 4 sizes x 2 inputs x 14-15 contenders, 960 benchmarks) takes about 7 minutes on

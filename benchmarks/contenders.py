@@ -12,10 +12,10 @@ import sys
 
 from numelu._bench.cases import Case, make_cases, make_inputs
 from numelu._bench.contenders import CONTENDERS, CONTENDERS_BY_NAME, Contender
-from numelu._bench.expressions import EXPRESSIONS, numpy_label
+from numelu._reference import NAMES, numpy_label
 
-__all__ = ["CONTENDERS", "CONTENDERS_BY_NAME", "EXPRESSIONS", "Case", "Contender", "make_cases",
-           "make_inputs", "numpy_label"]
+__all__ = ["CONTENDERS", "CONTENDERS_BY_NAME", "Case", "Contender", "make_cases", "make_inputs",
+           "numpy_label"]
 
 
 def main() -> int:
@@ -25,7 +25,7 @@ def main() -> int:
         state = "ok" if reason is None else f"unavailable: {reason}"
         print(f"{contender.name:<{width}}  {contender.role:<6}  {contender.label}  [{state}]")
     print("\nplain NumPy expressions:")
-    for name in EXPRESSIONS:
+    for name in NAMES:
         print(f"  {name:<28} {numpy_label(name)}")
     return 0
 

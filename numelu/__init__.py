@@ -28,7 +28,7 @@ elu_backward = ElementwiseFunction(BY_NAME["elu_backward"])
 selu_backward = ElementwiseFunction(BY_NAME["selu_backward"])
 celu_backward = ElementwiseFunction(BY_NAME["celu_backward"])
 
-#: The twelve public functions, in SPEC order.
+#: The twelve public functions, in the order of docs/contract.md §1.
 FUNCTIONS_BY_NAME = {spec.name: globals()[spec.name] for spec in FUNCTIONS}
 
 __all__ = [

@@ -5,8 +5,8 @@
   inputs per function: minutes); otherwise a dense sample.
 * float64: against mpmath at 120 bits on sampled inputs (uniform, log-spaced near 0, and the
   interesting bands: k = -1 reduction range, subnormal exp).
-The same figures are printed for plain NumPy (the SPEC formulas evaluated in the input dtype) and
-for PyTorch (forward functions and autograd derivatives) when it is installed.
+The same figures are printed for plain NumPy (``numelu._reference``'s formulas evaluated in the
+input dtype) and for PyTorch (forward functions and autograd derivatives) when it is installed.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from collections.abc import Callable
 import numpy as np
 
 import numelu
-from numelu._bench import expressions
-from numelu.scalar import SELU_ALPHA_DECIMAL, SELU_SCALE_DECIMAL
+from numelu import _reference
 
-FORWARD_AND_DERIVATIVES = ("elu", "selu", "celu", "elu_derivative", "selu_derivative",
-                           "celu_derivative")
+#: The functions with an ulp bound (the *_from_output forms are exempt, *_backward adds a product).
+FORWARD_AND_DERIVATIVES = tuple(name for name in _reference.NAMES
+                                if _reference.kind_of(name) in ("forward", "derivative"))
 
 
 # ----------------------------------------------------------------------------- references
@@ -32,33 +32,13 @@ FORWARD_AND_DERIVATIVES = ("elu", "selu", "celu", "elu_derivative", "selu_deriva
 
 def _reference_f64(name: str, x: np.ndarray, alpha: float) -> np.ndarray:
     """The formula in float64 NumPy (the reference for float32 results)."""
-    return expressions.reference(name, [x], alpha)
+    return _reference.numpy_reference(name, [x, alpha] if _reference.has_alpha(name) else [x])
 
 
 def _reference_mp(name: str, x: np.ndarray, alpha: float):
     """The formula in mpmath at 120 bits, as a list of mpf (the reference for float64)."""
-    import mpmath
-
-    mp = mpmath.mp.clone() if hasattr(mpmath.mp, "clone") else mpmath.mp
-    mp.prec = 120
-    a = mp.mpf(alpha)
-    scale, salpha = mp.mpf(SELU_SCALE_DECIMAL), mp.mpf(SELU_ALPHA_DECIMAL)
-
-    def one(v: float):
-        v = mp.mpf(v)
-        if name == "elu":
-            return a * mp.expm1(v) if v < 0 else v
-        if name == "selu":
-            return scale * (salpha * mp.expm1(v) if v < 0 else v)
-        if name == "celu":
-            return a * mp.expm1(v / a) if v < 0 else v
-        if name == "elu_derivative":
-            return mp.mpf(1) if v > 0 else a * mp.exp(v)
-        if name == "selu_derivative":
-            return scale if v > 0 else scale * salpha * mp.exp(v)
-        return mp.mpf(1) if v > 0 else mp.exp(v / a)
-
-    return [one(float(v)) for v in x]
+    extra = (alpha,) if _reference.has_alpha(name) else ()
+    return [_reference.mpmath_value(name, (float(v), *extra)) for v in x]
 
 
 def _ulp_error_f32(result: np.ndarray, reference: np.ndarray) -> float:
@@ -104,9 +84,9 @@ def _numelu(name: str) -> Callable:
 
 
 def _numpy(name: str) -> Callable:
-    """Plain NumPy: the SPEC formula (as the benchmarks write it) evaluated in x's dtype."""
-    formula = expressions.numpy_function(name)
-    uses_alpha = expressions.has_alpha(name)
+    """Plain NumPy: the reference formula (as the benchmarks write it) evaluated in x's dtype."""
+    formula = _reference.numpy_function(name)
+    uses_alpha = _reference.has_alpha(name)
 
     def run(x: np.ndarray, alpha: float) -> np.ndarray:
         args = (x, x.dtype.type(alpha)) if uses_alpha else (x,)
@@ -124,7 +104,9 @@ def _torch(name: str) -> Callable | None:
         return None
     base = name.replace("_derivative", "")
     forward = {"elu": lambda t, a: F.elu(t, a), "selu": lambda t, a: F.selu(t),
-               "celu": lambda t, a: F.celu(t, a)}[base]
+               "celu": lambda t, a: F.celu(t, a)}.get(base)
+    if forward is None:                 # a family PyTorch does not have
+        return None
 
     def run(x: np.ndarray, alpha: float) -> np.ndarray:
         t = torch.from_numpy(x.copy())

@@ -1,7 +1,7 @@
 """What the CPU dispatcher (``_dispatch``) and the CUDA path (``_cuda``) agree on about operands.
 
 One definition each of: the loop types, the dtype kinds refused (and the ``TypeError`` that names
-the function and the dtype, SPEC section 6), and what a device array is (SPEC section 5, rule 2).
+the function and the dtype, docs/contract.md §6), and what a device array is (§5, rule 2).
 Imports nothing beyond NumPy, so ``import numelu`` stays free of ``numba.cuda``.
 """
 
@@ -49,7 +49,7 @@ def bad_dtype(name: str, what: str, dtype: Any) -> TypeError | None:
 
 
 def check_other_library_inputs(spec, args: tuple, names: Sequence[str] | None = None) -> None:
-    """SPEC section 6 before an input is handed to another library's ``__array_ufunc__``.
+    """docs/contract.md §6 before an input is handed to another library's ``__array_ufunc__``.
 
     Each input's ``dtype`` attribute is checked where it has one (a Dask or xarray array, a
     pandas Series, a NumPy array beside them), each of a DataFrame's or Dataset's ``dtypes``,

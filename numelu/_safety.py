@@ -1,5 +1,6 @@
 """The compiled side of the thread-safety flags of ``_gate``: taking and leaving the gate
-inside a threaded loop, for the loops this process compiles (their flags are linked by name).
+inside a threaded loop, for the loops this process compiles (their flags are linked by name;
+why the gate exists: docs/design.md, Threads).
 
 The guard lives inside the compiled loops themselves, so it also protects users who call the
 genuine ``.parallel`` ufuncs directly (or hand them to Dask).  Addresses are resolved when a loop

@@ -2,9 +2,9 @@
 
 Uses NumPy's public C API ``PyUFunc_FromFuncAndData`` (through its ``_UFUNC_API`` capsule), the
 same entry point C extensions such as scipy.special use.  Numba's own ufunc factory flags the
-outputs in a way that breaks ``where=`` (DESIGN.md section 3); a ufunc made here behaves exactly
-like NumPy's own.  NumPy keeps pointers to the name, doc, type and loop tables, so they are kept
-alive for the life of the process.
+outputs in a way that breaks ``where=`` (docs/design.md, Numba's ufuncs); a ufunc made here
+behaves exactly like NumPy's own.  NumPy keeps pointers to the name, doc, type and loop tables,
+so they are kept alive for the life of the process.
 """
 
 from __future__ import annotations

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import pytest
+from helpers import CPU_TARGETS, ROUTES
 
-CPU_TARGETS = ("cpu", "parallel", "auto")
+from numelu._table import BY_NAME, FunctionSpec
 
 
 @pytest.fixture(params=CPU_TARGETS)
 def target(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def spec(name: str) -> FunctionSpec:
+    """The table row (``numelu._table.BY_NAME``) of the test's parametrized ``name``."""
+    return BY_NAME[name]
+
+
+@pytest.fixture(params=ROUTES)
+def route(request) -> str:
+    """A dispatcher target or a genuine compiled ufunc (``helpers.run``)."""
     return request.param

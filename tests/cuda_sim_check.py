@@ -36,11 +36,12 @@ if "numba" in sys.modules:
 os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
 import numpy as np  # noqa: E402
+from helpers import args_by_role  # noqa: E402
 from numba import cuda  # noqa: E402
-from reference import reference  # noqa: E402
 
 import numelu  # noqa: E402
 from numelu import _cuda  # noqa: E402
+from numelu._reference import numpy_reference as reference  # noqa: E402
 
 SCALE, ALPHA = numelu.SELU_SCALE, numelu.SELU_ALPHA
 RTOL = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-13}
@@ -91,16 +92,12 @@ def expect_error(label: str, error: type, call, match: str = "") -> None:
 
 def inputs_for(spec, dtype, rng, shape=(13,)):
     """Arrays for the function's inputs (alpha excluded): x in [-4, 3], grad in [-2, 2]."""
-    arrays = []
-    for name in spec.inputs:
-        if name == "alpha":
-            continue
-        if name == "grad":
-            arrays.append(rng.uniform(-2, 2, shape).astype(dtype))
-        elif name == "y":     # an output of the forward function: y > -alpha
-            arrays.append(rng.uniform(-0.9, 3, shape).astype(dtype))
-        else:
-            arrays.append(rng.uniform(-4, 3, shape).astype(dtype))
+    def uniform(low, high):
+        return lambda: rng.uniform(low, high, shape).astype(dtype)
+
+    # y is an output of the forward function: y > -alpha
+    arrays = args_by_role(spec.name, data=uniform(-4, 3), y=uniform(-0.9, 3),
+                          grad=uniform(-2, 2), with_alpha=False)
     if len(shape) == 1 and shape[0] >= 6:     # the zeros, a very negative and a large value
         arrays[-1][:4] = [0.0, -0.0, -60.0, 40.0]
     return arrays
@@ -332,7 +329,8 @@ def run_dispatch(rng) -> None:
     g = rng.uniform(-2, 2, 8)
     dx, dg = cuda.to_device(x), cuda.to_device(g)
 
-    # SPEC 5 rule 2 without target=: a simulator device array goes to CUDA and stays there
+    # docs/contract.md §5, rule 2, without target=: a simulator device array goes to CUDA and stays
+    # there
     for label, result, expected in [
             ("auto elu(device)", numelu.elu(dx), reference("elu", (x, 1.0))),
             ("auto elu(device, 0.5)", numelu.elu(dx, 0.5), reference("elu", (x, 0.5))),
@@ -369,7 +367,7 @@ def run_dispatch(rng) -> None:
 
 
 def run_host_types(rng) -> None:
-    """SPEC 4/5 with target="cuda" for host inputs: the result type NumPy's ufuncs give."""
+    """docs/contract.md §§4-5, target="cuda" with host inputs: the result type NumPy's ufuncs give."""
     x = rng.uniform(-3, 3, 8)
     g = rng.uniform(-2, 2, 8)
     with warnings.catch_warnings():
@@ -452,7 +450,7 @@ def run_host_types(rng) -> None:
 
 
 def run_user_kernel() -> None:
-    """A user's own @cuda.jit kernel calling numelu.scalar formulas (SPEC section 4)."""
+    """A user's own @cuda.jit kernel calling numelu.scalar formulas (docs/contract.md §4)."""
     import numelu.scalar as S
 
     @cuda.jit

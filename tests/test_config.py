@@ -1,4 +1,4 @@
-"""SPEC section 5, overrides: how ``NUMELU_TARGET``, ``NUMELU_PARALLEL_THRESHOLD`` and
+"""docs/contract.md §5, overrides: how ``NUMELU_TARGET``, ``NUMELU_PARALLEL_THRESHOLD``,
 ``numelu.config(parallel_threshold=...)`` are validated.
 
 Which target a call picks, precedence, reading the environment once and thread safety are tested
@@ -158,3 +158,13 @@ def test_config_and_environment_agree(environment, monkeypatch):
         assert outcomes[0] == outcomes[1], (value, outcomes)
         if outcomes[0] != "error":
             assert outcomes[0] == (int, int(value)), (value, outcomes)
+
+
+def test_config_unknown_target_lists_the_valid_ones():
+    with pytest.raises(ValueError) as error:
+        with numelu.config(target="gpu"):
+            pass  # pragma: no cover
+    message = str(error.value)
+    assert "gpu" in message, message
+    for valid in VALID_TARGETS:
+        assert valid in message

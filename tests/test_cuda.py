@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reference import reference
+from helpers import args_by_role
 
 import numelu
 from numelu import _cuda
+from numelu._reference import numpy_reference as reference
 from numelu._table import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,7 @@ def test_kernel_path_under_the_cuda_simulator():
 @pytest.mark.skipif(not HAS_NUMBA_CUDA, reason='numba-cuda not installed (pip install '
                     '"numba-cuda[cu13]")')
 def test_simulator_device_arrays_go_to_cuda_without_target():
-    """SPEC 5 rule 2 for the simulator's device arrays (``__cuda_ndarray__``, no
+    """docs/contract.md §5, rule 2, for the simulator's device arrays (``__cuda_ndarray__``, no
     ``__cuda_array_interface__``): CUDA, a device array back (cuda_sim_check.py dispatch)."""
     result = _run_script("cuda_sim_check.py", "dispatch", env={"NUMBA_ENABLE_CUDASIM": "1"})
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
@@ -258,13 +259,11 @@ def _rtol(dtype) -> float:
 
 
 def _inputs(spec, dtype, shape, rng):
-    arrays = []
-    for name in spec.inputs:
-        if name == "alpha":
-            continue
-        low = -0.9 if name == "y" else -5.0
-        arrays.append(rng.uniform(low, 3.0, shape).astype(dtype))
-    return arrays
+    def uniform(low):
+        return lambda: rng.uniform(low, 3.0, shape).astype(dtype)
+
+    return args_by_role(spec.name, data=uniform(-5.0), y=uniform(-0.9), grad=uniform(-5.0),
+                        with_alpha=False)
 
 
 @gpu

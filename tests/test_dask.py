@@ -15,9 +15,11 @@ import time
 
 import numpy as np
 import pytest
+from helpers import args_by_role
 
 import numelu
-from numelu._table import FUNCTIONS
+from numelu._reference import numpy_reference
+from numelu._table import BY_NAME, FUNCTIONS
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -32,31 +34,6 @@ pytestmark = [
 
 NAMES = [spec.name for spec in FUNCTIONS]
 ALPHA_NAMES = [spec.name for spec in FUNCTIONS if spec.has_alpha]
-SPECS = {spec.name: spec for spec in FUNCTIONS}
-
-# --------------------------------------------------------------------------- NumPy references
-
-S, A = numelu.SELU_SCALE, numelu.SELU_ALPHA
-_DERIVATIVE = {
-    "elu": lambda x, a: np.where(x > 0, 1.0, a * np.exp(x)),
-    "selu": lambda x: np.where(x > 0, S, S * A * np.exp(x)),
-    "celu": lambda x, a: np.where(x > 0, 1.0, np.exp(x / a)),
-}
-REFERENCE = {
-    "elu": lambda x, a: np.where(x < 0, a * np.expm1(x), x),
-    "selu": lambda x: S * np.where(x < 0, A * np.expm1(x), x),
-    "celu": lambda x, a: np.where(x < 0, a * np.expm1(x / a), x),
-    "elu_derivative": _DERIVATIVE["elu"],
-    "selu_derivative": _DERIVATIVE["selu"],
-    "celu_derivative": _DERIVATIVE["celu"],
-    "elu_derivative_from_output": lambda y, a: np.where(y > 0, 1.0, y + a),
-    "selu_derivative_from_output": lambda y: np.where(y > 0, S, y + S * A),
-    "celu_derivative_from_output": lambda y, a: np.where(y > 0, 1.0, y / a + 1.0),
-    "elu_backward": lambda g, x, a: g * _DERIVATIVE["elu"](x, a),
-    "selu_backward": lambda g, x: g * _DERIVATIVE["selu"](x),
-    "celu_backward": lambda g, x, a: g * _DERIVATIVE["celu"](x, a),
-}
-assert set(REFERENCE) == set(NAMES)
 
 RTOL, ATOL = 1e-13, 1e-15   # float64 reference vs numelu: a few ulp either way
 
@@ -69,7 +46,8 @@ def numpy_inputs(name: str, shape, seed: int = 0, dtype=np.float64) -> list[np.n
         "y": lambda: rng.uniform(-1.5, 6.0, shape),     # roughly the range of the outputs
         "grad": lambda: rng.uniform(-2.0, 2.0, shape),
     }
-    arrays = [draws[which]().astype(dtype) for which in SPECS[name].inputs if which != "alpha"]
+    arrays = [a.astype(dtype) for a in args_by_role(name, data=draws["x"], y=draws["y"],
+                                                     grad=draws["grad"], with_alpha=False)]
     arrays[-1].flat[:3] = [0.0, -0.0, 1.0]              # the branch points are included
     return arrays
 
@@ -79,7 +57,7 @@ def alpha_values(shape, seed: int = 1) -> np.ndarray:
 
 
 def assert_matches_reference(name, values, *numpy_args):
-    expected = REFERENCE[name](*[np.asarray(a, np.float64) for a in numpy_args])
+    expected = numpy_reference(name, numpy_args)
     np.testing.assert_allclose(values, expected, rtol=RTOL, atol=ATOL)
 
 
@@ -126,7 +104,7 @@ def test_dask_input_stays_lazy_and_each_chunk_runs_the_compiled_ufunc(name):
     n, chunk = 1000, 300                                    # 4 chunks, the last one short
     arrays = numpy_inputs(name, n)
     lazy, tags = zip(*(counted_dask_array(a, chunk) for a in arrays), strict=True)
-    alpha = (0.75,) if SPECS[name].has_alpha else ()
+    alpha = (0.75,) if BY_NAME[name].has_alpha else ()
 
     result = function(*lazy, *alpha)
 
@@ -187,7 +165,7 @@ def test_alpha_as_a_dask_array_per_channel_broadcast(name):
 def test_float32_chunks_stay_float32(name):
     function = getattr(numelu, name)
     arrays = numpy_inputs(name, 500, seed=5, dtype=np.float32)
-    alpha = (1.25,) if SPECS[name].has_alpha else ()       # a Python float: no upcast (NEP 50)
+    alpha = (1.25,) if BY_NAME[name].has_alpha else ()       # a Python float: no upcast (NEP 50)
 
     result = function(*[da.from_array(a, chunks=128) for a in arrays], *alpha)
 
@@ -195,7 +173,7 @@ def test_float32_chunks_stay_float32(name):
     values = result.compute(scheduler="sync")
     assert values.dtype == np.float32
     np.testing.assert_array_equal(values, function.cpu(*arrays, *alpha))
-    expected = REFERENCE[name](*[a.astype(np.float64) for a in arrays], *alpha)
+    expected = numpy_reference(name, [*arrays, *alpha])
     np.testing.assert_allclose(values, expected, rtol=2e-6, atol=1e-7)
 
 
@@ -217,7 +195,7 @@ def test_dask_result_feeds_further_dask_operations():
     y = numelu.elu(lazy, 1.0)
     grad = numelu.elu_derivative_from_output(y, 1.0)
     total = (grad * numelu.elu_derivative(lazy, 1.0)).sum()
-    expected = np.sum(REFERENCE["elu_derivative"](x, 1.0) ** 2)
+    expected = np.sum(numpy_reference("elu_derivative", [x, 1.0]) ** 2)
     np.testing.assert_allclose(total.compute(scheduler="sync"), expected, rtol=1e-12)
 
 
@@ -248,7 +226,7 @@ def test_scalar_alpha_is_checked_for_dask_input():
 ], ids=["complex", "datetime", "timedelta", "string"])
 @pytest.mark.parametrize("target", ["auto", "cpu", "parallel"])
 def test_bad_dtype_dask_array_is_numelus_type_error(values, text, target):
-    """SPEC 6 for Dask input: the ndarray path's TypeError, raised at once (not Dask's
+    """docs/contract.md §6 for Dask input: the ndarray path's TypeError, raised at once (not Dask's
     "operand type(s) all returned NotImplemented"), for every input position."""
     lazy = da.from_array(values, chunks=1)
     good = da.from_array(np.array([-1.0, 2.0]), chunks=1)
@@ -329,7 +307,7 @@ def test_cupy_backed_dask_array():
     for name in NAMES:
         function = getattr(numelu, name)
         arrays = numpy_inputs(name, x.size)
-        alpha = (0.75,) if SPECS[name].has_alpha else ()
+        alpha = (0.75,) if BY_NAME[name].has_alpha else ()
         lazy_arrays = [da.from_array(cupy.asarray(a), chunks=1000, asarray=False) for a in arrays]
         result = function(*lazy_arrays, *alpha)
         assert isinstance(result, da.Array)
@@ -426,7 +404,7 @@ def test_first_task_on_fresh_workers_is_fast(cluster):
     print(f"first numelu compute {cluster['first_seconds']:.3f} s, warm one "
           f"{cluster['second_seconds']:.3f} s: first-task latency {latency:.3f} s")
     np.testing.assert_allclose(cluster["first_values"],
-                               REFERENCE["elu"](np.linspace(-5.0, 5.0, 80_000), 0.5),
+                               numpy_reference("elu", [np.linspace(-5.0, 5.0, 80_000), 0.5]),
                                rtol=RTOL, atol=ATOL)
     assert all(state["numelu"] for state in cluster["after_first"].values())
     assert latency < 10.0, f"first task on fresh workers took {latency:.1f} s extra"
@@ -448,7 +426,7 @@ def test_every_function_on_the_cluster(cluster, name):
     n = 6000
     arrays = numpy_inputs(name, n, seed=7)
     lazy = [da.from_array(a, chunks=1500) for a in arrays]
-    if SPECS[name].has_alpha:
+    if BY_NAME[name].has_alpha:
         alpha = alpha_values(n, seed=8)
         results = client.compute([function(*lazy, 0.75),
                                   function(*lazy, da.from_array(alpha, chunks=2000))])
@@ -468,7 +446,7 @@ def test_functions_submitted_to_workers_pickle_by_reference(cluster):
     for name, future in zip(NAMES, futures, strict=True):
         values = future.result(timeout=60)
         arrays = numpy_inputs(name, 101, seed=9)
-        alpha = (1.0,) if SPECS[name].has_alpha else ()   # the default alpha
+        alpha = (1.0,) if BY_NAME[name].has_alpha else ()   # the default alpha
         assert_matches_reference(name, values, *arrays, *alpha)
     ufunc_future = client.submit(numelu.celu.cpu, x, 2.0)
     assert_matches_reference("celu", ufunc_future.result(timeout=60), x, 2.0)

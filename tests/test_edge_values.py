@@ -1,18 +1,10 @@
-"""Edge values of SPEC section 2, exactly, for every function, every CPU target, float16/32/64.
+"""Edge values (docs/contract.md §2), exactly, for every function, CPU target, float16/32/64.
 
-Values and floating-point flags are checked apart, so that a leaked flag and a wrong value
-show up as different failures:
+The values are checked under ``np.errstate(all="ignore")``; that the same inputs raise no
+floating-point flag is checked apart, in ``tests/test_fp_flags.py`` (a leaked flag and a wrong
+value show up as different failures).
 
-* the value tests run under ``np.errstate(all="ignore")``;
-* the ``test_no_flag_*`` tests run the same inputs under ``np.errstate(divide/over/invalid=
-  "raise")`` (and pytest turns any ``RuntimeWarning`` into an error anyway: ``filterwarnings =
-  error``).  Underflow is left as NumPy leaves it by default ("ignore"): the derivatives keep
-  their true tiny values, which legitimately underflow to subnormals or 0 (``np.exp(-800)``
-  raises underflow under ``all="raise"`` too).  ``test_special_inputs_raise_no_flag_at_all``
-  asks for more: NaN and infinite inputs raise no flag at all, underflow included, as
-  ``np.exp(nan)`` and ``np.exp(-inf)`` do.
-
-Expected values are derived here from SPEC (exact constants via mpmath), never from numelu.
+Expected values are derived here from the contract (exact constants via mpmath), never from numelu.
 """
 
 from __future__ import annotations
@@ -20,31 +12,24 @@ from __future__ import annotations
 import math
 import sys
 
-import mpmath
 import numpy as np
 import pytest
-from reference import kind_of
+from helpers import (
+    SELU_SCALE_64,
+    SELU_SCALE_ALPHA_64,
+    alphas_for,
+    call_at,
+    large_positive,
+    lenient,
+    other_values,
+    very_negative,
+)
 
 import numelu
+from numelu._reference import kind_of
 from numelu._table import BY_NAME, FUNCTIONS
 
 DTYPES = (np.float16, np.float32, np.float64)
-ALPHAS = (1.0, 0.3, 2.5)
-
-with mpmath.workprec(200):
-    _SA = mpmath.mpf("1.6732632423543772848170429916717")
-    _SS = mpmath.mpf("1.0507009873554804934193349852946")
-    SELU_SCALE_ALPHA_64 = float(_SS * _SA)      # SELU_SCALE * SELU_ALPHA, rounded once
-    SELU_SCALE_64 = float(_SS)
-
-
-def strict():
-    """No divide/overflow/invalid flag may leak out of a kernel (underflow: see module doc)."""
-    return np.errstate(divide="raise", over="raise", invalid="raise", under="ignore")
-
-
-def lenient():
-    return np.errstate(all="ignore")
 
 
 def family(name: str) -> str:
@@ -53,35 +38,6 @@ def family(name: str) -> str:
 
 def names(*kinds: str) -> list[str]:
     return [spec.name for spec in FUNCTIONS if kind_of(spec.name) in kinds]
-
-
-def alphas_for(name: str):
-    return ALPHAS if BY_NAME[name].has_alpha else (None,)
-
-
-def call(name: str, main, dtype, target: str, alpha=1.0, grad=None, size: int = 17,
-         flags=lenient):
-    """``name`` at ``main`` (x or y; a scalar repeated ``size`` times, or a list) in ``dtype``.
-
-    17 elements: a vectorised body and a remainder; also run at size 1 by the callers that care.
-    ``alpha`` a scalar (passed as a ``dtype`` scalar) or an array.
-    """
-    spec = BY_NAME[name]
-    values = np.asarray(main, dtype=np.float64)
-    data = np.full(size, values, dtype) if values.ndim == 0 else values.astype(dtype)
-    args = []
-    for input_name in spec.inputs:
-        if input_name == "alpha":
-            args.append(dtype(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, dtype))
-        elif input_name == "grad":
-            g = 2.5 if grad is None else grad
-            args.append(np.full(data.shape, g, dtype) if np.ndim(g) == 0 else np.asarray(g, dtype))
-        else:
-            args.append(data)
-    with flags():
-        out = getattr(numelu, name)(*args, target=target)
-    assert out.dtype == dtype
-    return out
 
 
 def selu_scale_alpha(dtype):
@@ -110,7 +66,7 @@ def test_forward_returns_the_zero_itself(name, dtype, target):
     for alpha in alphas:
         for size in (1, 17):
             for zero in (0.0, -0.0):
-                out = call(name, zero, dtype, target, alpha, size=size)
+                out = call_at(name, zero, dtype, target, alpha, size=size)
                 assert np.all(out == 0), (alpha, zero, out)
                 assert np.all(np.signbit(out) == np.signbit(zero)), (alpha, zero, out)
 
@@ -125,7 +81,7 @@ def test_derivatives_take_the_nonpositive_branch_at_both_zeros(name, dtype, targ
         a = dtype(alpha) if alpha is not None else None
         value = {"elu": a, "selu": selu_scale_alpha(dtype), "celu": dtype(1.0)}[family(name)]
         for zero in (0.0, -0.0):
-            out = call(name, zero, dtype, target, alpha)
+            out = call_at(name, zero, dtype, target, alpha)
             if kind_of(name) == "backward":
                 grad = dtype(2.5)
                 # grad * value rounded once (the product of two float16 values is exact in
@@ -141,23 +97,18 @@ def test_derivatives_take_the_nonpositive_branch_at_both_zeros(name, dtype, targ
 # --------------------------------------------------------------------------- NaN
 
 
-def _other_values():
-    return (-1.0, -0.0, 0.0, 2.0, -1e4)
-
-
 @dtype_param
 @pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
-def test_nan_in_x_y_or_grad_gives_nan(name, dtype, target):
+def test_nan_in_x_y_or_grad_gives_nan(name, dtype, target, spec):
     """NaN in any data input gives NaN: forward, derivatives (PyTorch's backward returns 1 at
     NaN: numelu does not hide a NaN), from_output, backward with a NaN grad or a NaN x."""
-    spec = BY_NAME[name]
     for alpha in alphas_for(name):
         for size in (1, 17):
-            out = call(name, math.nan, dtype, target, alpha, size=size)
+            out = call_at(name, math.nan, dtype, target, alpha, size=size)
             assert np.all(np.isnan(out)), (alpha, out)
             if "grad" in spec.inputs:
-                for x in _other_values():
-                    out = call(name, x, dtype, target, alpha, grad=math.nan, size=size)
+                for x in other_values():
+                    out = call_at(name, x, dtype, target, alpha, grad=math.nan, size=size)
                     assert np.all(np.isnan(out)), ("nan grad", x, alpha, out)
 
 
@@ -176,7 +127,7 @@ def test_nan_alpha_gives_nan_where_alpha_is_used(name, dtype, target):
         for x in points:
             if kind_of(name) == "forward" and x == 0:
                 continue                                # forward returns the zero itself
-            out = call(name, x, dtype, target, alpha=np.full(size, math.nan), size=size)
+            out = call_at(name, x, dtype, target, alpha=np.full(size, math.nan), size=size)
             assert np.all(np.isnan(out)), (x, out)
 
 
@@ -184,7 +135,8 @@ def test_nan_alpha_gives_nan_where_alpha_is_used(name, dtype, target):
 
 
 def _expected_at_inf(name: str, sign: int, alpha, dtype):
-    """SPEC 2 values at x = +/-inf (grad 2.5 for backward); None where not exactly fixed."""
+    """docs/contract.md §2 values at x = +/-inf (grad 2.5 for backward); None where not exactly
+    fixed."""
     kind, fam = kind_of(name), family(name)
     a = dtype(alpha) if alpha is not None else None
     if kind == "forward":
@@ -212,7 +164,7 @@ def test_infinities(name, dtype, target):
             if kind_of(name) == "from_output" and sign < 0:
                 continue                                # y = -inf is below the output range
             for size in (1, 17):
-                out = call(name, sign * math.inf, dtype, target, alpha, size=size)
+                out = call_at(name, sign * math.inf, dtype, target, alpha, size=size)
                 expected = _expected_at_inf(name, sign, alpha, dtype)
                 if expected is None:                    # SELU_SCALE (times grad 2.5)
                     scale = SELU_SCALE_64 * (2.5 if kind_of(name) == "backward" else 1.0)
@@ -225,25 +177,18 @@ def test_infinities(name, dtype, target):
 # --------------------------------------------------------------------------- very negative x
 
 
-def _very_negative(dtype, alpha: float) -> list[float]:
-    """Finite x whose exact result rounds to -alpha in every dtype: exp(x/alpha) < 2**-60."""
-    scale = max(1.0, abs(alpha))
-    fmin = float(np.finfo(dtype).min)
-    return [v for v in (-42.0 * scale, -100.0 * scale, -800.0 * scale, -1e4 * scale, -1e30,
-                        -1e300, fmin, fmin / 2) if v >= fmin]
-
-
 @dtype_param
 @pytest.mark.parametrize("name", names("forward"))
 def test_very_negative_x_gives_exactly_minus_alpha(name, dtype, target):
-    """SPEC 2: exactly -alpha (SELU: -SELU_SCALE*SELU_ALPHA), no NaN, down to x = finfo.min
-    (where x / alpha overflows for alpha < 1: CELU).  "No warning": test_no_flag_for_finite_input."""
+    """docs/contract.md §2: exactly -alpha (SELU: -SELU_SCALE*SELU_ALPHA), no NaN, down to x =
+    finfo.min (where x / alpha overflows for alpha < 1: CELU).  "No warning":
+    test_fp_flags.py::test_no_flag_for_finite_input."""
     for alpha in alphas_for(name):
         expected = -selu_scale_alpha(dtype) if alpha is None else -dtype(alpha)
-        xs = _very_negative(dtype, 1.0 if alpha is None else alpha)
+        xs = very_negative(dtype, 1.0 if alpha is None else alpha)
         for size in (1, 17):
             for x in xs:
-                out = call(name, x, dtype, target, alpha, size=size)
+                out = call_at(name, x, dtype, target, alpha, size=size)
                 np.testing.assert_array_equal(out, np.full(out.shape, expected, dtype),
                                               err_msg=f"alpha={alpha} x={x}")
 
@@ -253,9 +198,9 @@ def test_very_negative_x_gives_exactly_minus_alpha(name, dtype, target):
 def test_very_negative_x_derivative_is_zero(name, dtype, target):
     """The true derivative at x <= -800*alpha underflows every dtype to exactly 0."""
     for alpha in alphas_for(name):
-        xs = [x for x in _very_negative(dtype, 1.0 if alpha is None else alpha) if x <= -800]
+        xs = [x for x in very_negative(dtype, 1.0 if alpha is None else alpha) if x <= -800]
         for x in xs:
-            out = call(name, x, dtype, target, alpha)
+            out = call_at(name, x, dtype, target, alpha)
             assert np.all(out == 0), (alpha, x, out)
 
 
@@ -267,7 +212,7 @@ def test_derivative_keeps_its_tiny_true_value(name, dtype, target):
     exact = math.exp(-20.0)
     factor = {"elu": 1.0, "celu": 1.0, "selu": SELU_SCALE_ALPHA_64}[family(name)]
     grad = 2.5 if kind_of(name) == "backward" else 1.0
-    out = call(name, -20.0, dtype, target, alpha=1.0)
+    out = call_at(name, -20.0, dtype, target, alpha=1.0)
     np.testing.assert_allclose(out.astype(np.float64), exact * factor * grad, rtol=1e-6)
     assert abs(exact - 2.06e-9) < 0.01e-9
 
@@ -277,15 +222,15 @@ def test_derivative_keeps_its_tiny_true_value(name, dtype, target):
 def test_from_output_is_zero_once_y_is_minus_alpha(name, dtype, target):
     """The forward output at very negative x is -alpha exactly; from_output(-alpha) == 0.
     (Round trip through the forward function, so SELU uses numelu's -SELU_SCALE*SELU_ALPHA.)
-    The from_output forms lose the derivative's tiny true value there (SPEC 2)."""
+    The from_output forms lose the derivative's tiny true value there (docs/contract.md §2)."""
     forward = family(name)
     for alpha in alphas_for(name):
-        y = call(forward, -1e4 if dtype != np.float16 else -6e4, dtype, target,
+        y = call_at(forward, -1e4 if dtype != np.float16 else -6e4, dtype, target,
                  alpha if alpha is not None else 1.0)
         a = dtype(alpha) if alpha is not None else None
         if a is not None:
             np.testing.assert_array_equal(y, np.full(y.shape, -a, dtype))
-        out = call(name, y, dtype, target, alpha if alpha is not None else 1.0)
+        out = call_at(name, y, dtype, target, alpha if alpha is not None else 1.0)
         if family(name) == "selu" and dtype == np.float16:
             # float16 rounds -SELU_SCALE*SELU_ALPHA to -1.7578125, 2.9e-4 short of the constant
             # the formula adds (in float32): y + SELU_SCALE*SELU_ALPHA is 2.9e-4, not 0.
@@ -299,27 +244,17 @@ def test_from_output_is_zero_once_y_is_minus_alpha(name, dtype, target):
 # --------------------------------------------------------------------------- large positive x
 
 
-def _large_positive(dtype) -> list[float]:
-    info = np.finfo(dtype)
-    common = [float(info.max) / 4, float(info.max) / 2]
-    return {
-        np.float16: [11.5, 12.0, 65504.0 / 2, *common],
-        np.float32: [88.5, 88.8, 89.0, 100.0, 1e30, *common],
-        np.float64: [709.5, 709.9, 710.0, 800.0, 1e300, *common],
-    }[dtype]
-
-
 @dtype_param
 @pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
 def test_large_positive_x_is_the_positive_branch(name, dtype, target):
     """x > 0 up to half the largest float: x itself (SELU: SELU_SCALE*x to 2 ulp), derivative 1
     (SELU_SCALE), backward grad * that, although the exp branch, computed for every lane, would
-    overflow there (its flags: test_no_flag_for_finite_input)."""
+    overflow there (its flags: test_fp_flags.py::test_no_flag_for_finite_input)."""
     kind, fam = kind_of(name), family(name)
     for alpha in alphas_for(name):
         for size in (1, 17):
-            for x in _large_positive(dtype):
-                out = call(name, x, dtype, target, alpha if alpha is not None else 1.0,
+            for x in large_positive(dtype):
+                out = call_at(name, x, dtype, target, alpha if alpha is not None else 1.0,
                            size=size)
                 if kind == "forward":
                     expected = dtype(x) if fam != "selu" else dtype(SELU_SCALE_64 * x)
@@ -337,92 +272,19 @@ def test_large_positive_x_is_the_positive_branch(name, dtype, target):
 # --------------------------------------------------------------------------- flags
 
 
-def flag_alphas(name: str):
-    """Every alpha of the value tests; ELU (any real alpha, SPEC 2) also 0 and a negative one."""
-    extra = (0.0, -0.5) if BY_NAME[name].alpha_rule is None and BY_NAME[name].has_alpha else ()
-    return (*alphas_for(name), *extra)
-
-
-def finite_edge_inputs(name: str, dtype, alpha) -> list[float]:
-    """The finite inputs of the value tests: zeros, tiny, very negative, large positive."""
-    info = np.finfo(dtype)
-    tiny = [float(info.smallest_subnormal), float(info.tiny)]
-    values = [0.0, -0.0, *tiny, *[-t for t in tiny], -1.0, -20.0, *_large_positive(dtype)]
-    if kind_of(name) == "from_output":
-        a = SELU_SCALE_ALPHA_64 if alpha is None else abs(alpha)
-        return [*values, -a]                             # y stays in the output range
-    scale = 1.0 if alpha is None else max(1.0, abs(alpha))
-    return [*values, *_very_negative(dtype, scale)]
-
-
-def assert_no_flag(name, values, dtype, target, alpha, grad=None, flags=strict):
-    for x in values:
-        for size in (1, 17):
-            try:
-                call(name, x, dtype, target, alpha if alpha is not None else 1.0, grad=grad,
-                     size=size, flags=flags)
-            except FloatingPointError as error:
-                raise AssertionError(f"{name}({x!r}, alpha={alpha}, grad={grad}) "
-                                     f"{np.dtype(dtype).name} size {size}: {error}") from None
-
-
-@dtype_param
-@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
-def test_no_flag_for_finite_input(name, dtype, target):
-    """SPEC 2: no floating-point warning for valid input -- zeros, subnormals, x down to
-    finfo.min (where x / alpha or SELU_SCALE * x of the discarded branch would overflow), x up to
-    half the largest float (where exp(x) would), and elu's alpha == 0 (0 * exp(big))."""
-    for alpha in flag_alphas(name):
-        if alpha == 0 and kind_of(name) == "from_output":
-            continue
-        assert_no_flag(name, finite_edge_inputs(name, dtype, alpha), dtype, target, alpha)
-
-
-@dtype_param
-@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
-def test_no_flag_for_infinite_input(name, dtype, target):
-    """elu(+-inf) and every other function at +-inf: a value (SPEC 2), not a warning."""
-    points = [math.inf] + ([] if kind_of(name) == "from_output" else [-math.inf])
-    for alpha in alphas_for(name):
-        assert_no_flag(name, points, dtype, target, alpha)
-
-
-@dtype_param
-@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
-def test_no_flag_for_nan_input(name, dtype, target):
-    """NaN in gives NaN out without an "invalid value" warning, as np.exp(nan) does: NaN x/y,
-    and (backward) a NaN grad with any x."""
-    for alpha in alphas_for(name):
-        assert_no_flag(name, [math.nan], dtype, target, alpha)
-        if "grad" in BY_NAME[name].inputs:
-            assert_no_flag(name, _other_values(), dtype, target, alpha, grad=math.nan)
-
-
-@dtype_param
-@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
-def test_special_inputs_raise_no_flag_at_all(name, dtype, target):
-    """NaN and +/-inf inputs raise no floating-point flag at all, underflow included (as
-    np.exp(nan) and np.exp(-inf) don't): the exp of a discarded lane must stay silent."""
-    points = [math.nan, math.inf] + ([] if kind_of(name) == "from_output" else [-math.inf])
-    for alpha in alphas_for(name):
-        assert_no_flag(name, points, dtype, target, alpha,
-                       flags=lambda: np.errstate(all="raise"))
-
-
 # --------------------------------------------------------------------------- array alpha == 0
 
 
 @dtype_param
 @pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS
                                   if spec.alpha_rule == "nonzero"])
-def test_celu_array_alpha_zero_is_no_silent_garbage(name, dtype, target, monkeypatch):
-    """A scalar alpha == 0 is a ValueError (SPEC 2); an array alpha holding a 0 cannot be refused
-    per element by a ufunc loop, so it must give a clear error or NumPy's IEEE answer at the
-    limit (celu -> 0, derivative -> exp(-inf) = 0), never an exception swallowed inside the
+def test_celu_array_alpha_zero_is_no_silent_garbage(name, dtype, target, monkeypatch, spec):
+    """A scalar alpha == 0 is a ValueError (docs/contract.md §2); an array alpha holding a 0 cannot
+    be refused per element by a ufunc loop, so it must give a clear error or NumPy's IEEE answer at
+    the limit (celu -> 0, derivative -> exp(-inf) = 0), never an exception swallowed inside the
     compiled loop with whatever the output buffer held."""
     unraisable = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
-    spec = BY_NAME[name]
     x = np.full(17, -1.0, dtype)
     alpha = np.zeros(17, dtype)
     args = [alpha if n == "alpha" else (np.full(17, 2.5, dtype) if n == "grad" else x)
@@ -457,7 +319,7 @@ def test_special_alpha_gives_what_the_formula_gives(name, alpha, dtype, target):
     x = -np.concatenate([np.linspace(0.01, 5.0, 301), np.geomspace(5.0, subnormal, 61),
                          [underflowed, 1e4, np.inf]]).astype(dtype)
     with lenient():
-        got = call(name, x, dtype, target, alpha)
+        got = call_at(name, x, dtype, target, alpha)
         core = np.expm1(x) if name == "elu" else np.exp(x)
         expected = dtype(alpha) * core * (dtype(2.5) if name == "elu_backward" else dtype(1))
     same = (got == expected) & (np.signbit(got) == np.signbit(expected))
@@ -472,6 +334,6 @@ def test_derivative_keeps_the_sign_of_alpha_where_exp_underflows(name, alpha, dt
     x = -np.array([800.0, 1000.0, 1e4, 1e30, np.inf]) if dtype == np.float64 else \
         -np.array([120.0, 200.0, 1e4, 1e30, np.inf])
     with lenient():
-        got = call(name, x, dtype, target, alpha)
+        got = call_at(name, x, dtype, target, alpha)
     np.testing.assert_array_equal(got, 0.0)
     assert np.all(np.signbit(got) == (alpha < 0)), got

@@ -300,14 +300,15 @@ def assert_same_scalar(result, expected) -> None:
 def test_scalar_inputs_give_what_the_genuine_ufunc_gives(name, data, kinds, values, alpha):
     """Python and NumPy scalars of every real kind, alpha missing or of any value and type: the
     NumPy scalar the genuine ufunc returns (type, dtype, bits), its warnings, or its error
-    (SPEC 6 and the alpha rules included, which the general path raises)."""
+    (the errors of docs/contract.md §6 and the alpha rules included, which the general path
+    raises)."""
     function = numelu.FUNCTIONS_BY_NAME[name]
     spec = function.spec
     args = [_scalar(kind, value) for kind, value in zip(kinds, values, strict=True)]
     args = args[:spec.nin - spec.has_alpha] + ([] if alpha is None else [alpha])
     got = _outcome(function, *args)
     general = _outcome(lambda *a: function._call(a, _config.MISSING, None, {}), *args)
-    assert_same_scalar(got[0], general[0])       # the general path: SPEC's checks in full
+    assert_same_scalar(got[0], general[0])       # the general path: the contract's checks in full
     assert got[1] == general[1]
     if not (isinstance(general[0], tuple) and general[0][0] is ValueError):   # alpha rules
         genuine = args if alpha is not None or not spec.has_alpha else [*args, 1.0]
@@ -346,7 +347,7 @@ def test_scalar_calls_take_the_fast_path(name, monkeypatch):
 
 
 def test_scalar_calls_keep_every_check():
-    """What the fast path does not take goes to the general path, with the SPEC's errors."""
+    """What the fast path does not take goes to the general path, with the contract's errors."""
     with pytest.raises(TypeError, match="numelu.elu: input 'x' has complex"):
         numelu.elu(1j)
     with pytest.raises(TypeError, match="numelu.elu_backward: input 'x' has complex"):

@@ -1,10 +1,14 @@
 """Floating-point flags: numelu reports exactly the genuine ones of its results, as NumPy does.
 
-The compiled loops keep the flags that their vectorised kernels raise internally (discarded
-lanes, exp's clamping, compares on NaN) from leaking: ``tests/test_edge_values.py`` checks that
-valid input raises nothing.  Here is the other half: a *result* that NumPy's own evaluation of
-the same formula flags is flagged by numelu too, on every CPU target, in every loop variant
-(contiguous, in place, scalar alpha, strided, threaded chunks):
+Every check of floating-point flags lives here, in two halves:
+
+* No flag for valid input (docs/contract.md §2): the compiled loops keep the flags that their
+  vectorised kernels raise internally (discarded lanes, exp's clamping, compares on NaN) from
+  leaking -- edge inputs (zeros, subnormals, +-inf, NaN, huge and very negative values), special
+  values on every route, and random finite inputs.
+* A *result* that NumPy's own evaluation of the same formula flags is flagged by numelu too, on
+  every CPU target, in every loop variant (contiguous, in place, scalar alpha, strided, threaded
+  chunks):
 
 * overflow: a result of +-inf from finite inputs (``grad * alpha * exp(x)`` past the largest
   float, SELU's ``SELU_SCALE * x``, a float16 result that rounds to inf);
@@ -12,8 +16,9 @@ the same formula flags is flagged by numelu too, on every CPU target, in every l
 * divide by zero: CELU's ``x / alpha`` (``y / alpha``) with ``alpha == 0`` inside an array alpha,
   on the branch that divides (finite ``x < 0``; at ``x == 0`` it is ``0 / 0``, invalid).
 
-The reference is NumPy evaluating SPEC's formula element by element: each element only on the
-branch its input selects (as a scalar formula would, and as numelu does), in the input's dtype.
+The reference is NumPy evaluating ``numelu._reference``'s formula element by element: each
+element only on the branch its input selects (as a scalar formula would, and as numelu does), in
+the input's dtype.
 """
 
 from __future__ import annotations
@@ -22,51 +27,50 @@ import math
 
 import numpy as np
 import pytest
+from helpers import (
+    ALPHA_MIN,
+    CPU_TARGETS,
+    FLOAT_WIDTH,
+    PROPERTY_SETTINGS,
+    QUIET_HYPOTHESIS_REPORTS,
+    SELU_SCALE_ALPHA_64,
+    alphas_for,
+    args_by_role,
+    call_at,
+    finite_floats,
+    large_positive,
+    other_values,
+    run,
+    strict,
+    very_negative,
+)
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import numelu
 from numelu._loops import PARALLEL_CHUNK
-from numelu._table import BY_NAME
+from numelu._reference import derivative_of, kind_of, numpy_branches
+from numelu._table import BY_NAME, FUNCTIONS
 
+pytestmark = QUIET_HYPOTHESIS_REPORTS
 CATEGORIES = ("divide", "over", "invalid")
 INF, NAN = math.inf, math.nan
-SS, SA = numelu.SELU_SCALE, numelu.SELU_ALPHA
-
-# --------------------------------------------------------------------------- the NumPy reference
-
-#: name -> (condition of the first branch, first branch, second branch) over the data inputs
-#: (x or y, and alpha); NaN input fails the condition and takes the second branch.
-_BRANCHES = {
-    "elu": (lambda x, a: ~(x < 0), lambda x, a: x, lambda x, a: a * np.expm1(x)),
-    "selu": (lambda x, a: ~(x < 0), lambda x, a: x.dtype.type(SS) * x,
-             lambda x, a: x.dtype.type(SS) * (x.dtype.type(SA) * np.expm1(x))),
-    "celu": (lambda x, a: ~(x < 0), lambda x, a: x, lambda x, a: a * np.expm1(x / a)),
-    "elu_derivative": (lambda x, a: x > 0, lambda x, a: np.ones_like(x),
-                       lambda x, a: a * np.exp(x)),
-    "selu_derivative": (lambda x, a: x > 0, lambda x, a: np.full_like(x, SS),
-                        lambda x, a: x.dtype.type(SS * SA) * np.exp(x)),
-    "celu_derivative": (lambda x, a: x > 0, lambda x, a: np.ones_like(x),
-                        lambda x, a: np.exp(x / a)),
-    "elu_derivative_from_output": (lambda y, a: y > 0, lambda y, a: np.ones_like(y),
-                                   lambda y, a: y + a),
-    "celu_derivative_from_output": (lambda y, a: y > 0, lambda y, a: np.ones_like(y),
-                                    lambda y, a: y / a + y.dtype.type(1)),
-}
 
 
 def numpy_formula(name: str, *args: np.ndarray) -> np.ndarray:
-    """SPEC's formula for ``name`` in NumPy, each element evaluated on its own branch only.
+    """The reference formula of ``name`` in NumPy, in the inputs' dtype, each element evaluated
+    on its own branch only (``numelu._reference.numpy_branches``).
 
     Raises NumPy's floating-point errors per the current ``np.errstate``."""
     args = np.broadcast_arrays(*args)
-    if name.endswith("_backward"):
-        grad, rest = args[0], args[1:]
-        return grad * numpy_formula(name.replace("_backward", "_derivative"), *rest)
-    x, a = args[0], (args[1] if len(args) > 1 else args[0])
-    condition, first, second = _BRANCHES[name]
-    out = np.empty_like(x)
-    take = condition(x, a)
-    out[take] = first(x[take], a[take])
-    out[~take] = second(x[~take], a[~take])
+    if kind_of(name) == "backward":
+        return args[0] * numpy_formula(derivative_of(name), *args[1:])
+    test, then, otherwise = numpy_branches(name)
+    out = np.empty_like(args[0])
+    take = test(*args)
+    out[take] = then(*(a[take] for a in args))
+    out[~take] = otherwise(*(a[~take] for a in args))
     return out
 
 
@@ -93,6 +97,146 @@ def assert_same_values(got, expected, dtype) -> None:
                                rtol=4 * eps, atol=0, equal_nan=True)
 
 
+# --------------------------------------------------------------------------- valid input: no flag
+
+#: The kernel's dtypes (float16 is computed in float32 and rounded once).
+dtype_param = pytest.mark.parametrize("dtype", (np.float16, np.float32, np.float64),
+                                      ids=lambda d: d.__name__)
+CELU_FAMILY = ["celu", "celu_derivative", "celu_backward"]
+NAMES = [spec.name for spec in FUNCTIONS]
+
+
+def flag_alphas(name: str):
+    """Every alpha of the value tests; ELU (any real alpha, docs/contract.md §2) also 0 and a
+    negative one."""
+    extra = (0.0, -0.5) if BY_NAME[name].alpha_rule is None and BY_NAME[name].has_alpha else ()
+    return (*alphas_for(name), *extra)
+
+
+def finite_edge_inputs(name: str, dtype, alpha) -> list[float]:
+    """The finite inputs of the value tests: zeros, tiny, very negative, large positive."""
+    info = np.finfo(dtype)
+    tiny = [float(info.smallest_subnormal), float(info.tiny)]
+    values = [0.0, -0.0, *tiny, *[-t for t in tiny], -1.0, -20.0, *large_positive(dtype)]
+    if kind_of(name) == "from_output":
+        a = SELU_SCALE_ALPHA_64 if alpha is None else abs(alpha)
+        return [*values, -a]                             # y stays in the output range
+    scale = 1.0 if alpha is None else max(1.0, abs(alpha))
+    return [*values, *very_negative(dtype, scale)]
+
+
+def assert_no_flag(name, values, dtype, target, alpha, grad=None, flags=strict):
+    for x in values:
+        for size in (1, 17):
+            try:
+                call_at(name, x, dtype, target, alpha if alpha is not None else 1.0, grad=grad,
+                     size=size, flags=flags)
+            except FloatingPointError as error:
+                raise AssertionError(f"{name}({x!r}, alpha={alpha}, grad={grad}) "
+                                     f"{np.dtype(dtype).name} size {size}: {error}") from None
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_no_flag_for_finite_input(name, dtype, target):
+    """docs/contract.md §2: no floating-point warning for valid input -- zeros, subnormals, x down
+    to finfo.min (where x / alpha or SELU_SCALE * x of the discarded branch would overflow), x up to
+    half the largest float (where exp(x) would), and elu's alpha == 0 (0 * exp(big))."""
+    for alpha in flag_alphas(name):
+        if alpha == 0 and kind_of(name) == "from_output":
+            continue
+        assert_no_flag(name, finite_edge_inputs(name, dtype, alpha), dtype, target, alpha)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_no_flag_for_infinite_input(name, dtype, target):
+    """elu(+-inf) and every other function at +-inf: a value (docs/contract.md §2), not a
+    warning."""
+    points = [math.inf] + ([] if kind_of(name) == "from_output" else [-math.inf])
+    for alpha in alphas_for(name):
+        assert_no_flag(name, points, dtype, target, alpha)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_no_flag_for_nan_input(name, dtype, target):
+    """NaN in gives NaN out without an "invalid value" warning, as np.exp(nan) does: NaN x/y,
+    and (backward) a NaN grad with any x."""
+    for alpha in alphas_for(name):
+        assert_no_flag(name, [math.nan], dtype, target, alpha)
+        if "grad" in BY_NAME[name].inputs:
+            assert_no_flag(name, other_values(), dtype, target, alpha, grad=math.nan)
+
+
+@dtype_param
+@pytest.mark.parametrize("name", [spec.name for spec in FUNCTIONS])
+def test_special_inputs_raise_no_flag_at_all(name, dtype, target):
+    """NaN and +/-inf inputs raise no floating-point flag at all, underflow included (as
+    np.exp(nan) and np.exp(-inf) don't): the exp of a discarded lane must stay silent."""
+    points = [math.nan, math.inf] + ([] if kind_of(name) == "from_output" else [-math.inf])
+    for alpha in alphas_for(name):
+        assert_no_flag(name, points, dtype, target, alpha,
+                       flags=lambda: np.errstate(all="raise"))
+
+
+UNUSUAL_VALUES = {
+    "nan": [np.nan, -np.nan],
+    "non-nan": [np.inf, -np.inf, 1e4, -1e4, 0.0, -0.0, 700.0, -800.0, 1e-310, -1e-310],
+}
+
+
+@pytest.mark.parametrize("values", list(UNUSUAL_VALUES))
+@pytest.mark.parametrize("dtype", ["e", "f", "d"])
+@pytest.mark.parametrize("name", NAMES)
+def test_no_floating_point_warnings_for_valid_input(route, name, dtype, values):
+    """docs/contract.md §2: no warnings for valid input (NaN in gives NaN out, silently, as
+    np.exp(nan) does; inf, huge and subnormal values too).  pyproject: filterwarnings = error."""
+    with np.errstate(over="ignore", under="ignore"):
+        x = np.array(UNUSUAL_VALUES[values] * 4).astype(dtype)
+    inputs = args_by_role(name, data=x, grad=np.ones_like(x), alpha=np.array(1.5, dtype=dtype))
+    result = run(route, name, *inputs)
+    np.testing.assert_array_equal(np.isnan(result), np.isnan(x))
+
+
+@pytest.mark.parametrize("dtype, x, alpha", [("e", 3.617, 0.2695), ("e", 60000.0, 0.01),
+                                             ("f", 1e30, 1e-3), ("d", 1e300, 1e-5)])
+@pytest.mark.parametrize("name", CELU_FAMILY)
+def test_no_overflow_warning_when_x_over_alpha_overflows(route, name, dtype, x, alpha):
+    """``x / alpha`` overflowing is no reason for a warning: x > 0 takes the ``x`` branch, and a
+    very negative x gives exactly ``-alpha`` "(no overflow, no NaN, no warning)"
+    (docs/contract.md §2)."""
+    inputs = [np.array([x, -x], dtype=dtype)] * (BY_NAME[name].nin - 1) + [np.array(alpha, dtype)]
+    result = run(route, name, *inputs)
+    assert np.isfinite(result).all()
+
+
+@pytest.mark.parametrize("dtype", (np.float16, np.float32, np.float64), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", [s.name for s in FUNCTIONS], ids=str)
+@settings(PROPERTY_SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrink:
+@given(data=st.data())                                  # the flag names the problem well enough
+def test_no_flag_for_random_finite_input(name, dtype, data):
+    """docs/contract.md §2: no floating-point warning for valid input.  Random finite inputs (alpha
+    in [1/16, 20]) where the exact result is finite: no divide/overflow/invalid flag (underflow is
+    NumPy's default "ignore": derivatives legitimately underflow to subnormals and 0)."""
+    if dtype == np.float16:
+        elements = st.floats(allow_nan=False, allow_infinity=False, width=16)
+        fmax = float(np.finfo(np.float16).max)
+    else:
+        elements = finite_floats(dtype)
+        fmax = float(np.finfo(dtype).max)
+    if kind_of(name) == "from_output":
+        elements = st.floats(-20.0, fmax, width=FLOAT_WIDTH.get(dtype, 16))   # output range
+    elif name.startswith("selu") and kind_of(name) == "forward":
+        elements = st.floats(-fmax, fmax / 2, width=FLOAT_WIDTH.get(dtype, 16))
+    main = data.draw(hnp.arrays(dtype, st.integers(1, 24), elements=elements), label="x")
+    alpha = data.draw(st.floats(ALPHA_MIN, 20.0, width=FLOAT_WIDTH.get(dtype, 16)), label="alpha")
+    args = args_by_role(name, data=main, grad=np.full(main.shape, 1.5, dtype), alpha=dtype(alpha))
+    target = data.draw(st.sampled_from(CPU_TARGETS), label="target")
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        getattr(numelu, name)(*args, target=target)
+
+
 # --------------------------------------------------------------------------- the cases
 
 TINY = "smallest_subnormal"     # placeholders resolved per dtype
@@ -105,7 +249,7 @@ def _resolve(value, dtype):
     return {TINY: float(info.smallest_subnormal), BIG: float(info.max) / 2, MAX: float(info.max)}.get(value, value)
 
 
-#: (name, inputs in SPEC order (grad, x or y, alpha), the flags NumPy reports, dtypes)
+#: (name, inputs in call order (grad, x or y, alpha), the flags NumPy reports, dtypes)
 ALL = ("float16", "float32", "float64")
 WIDE = ("float32", "float64")
 GENUINE = [
@@ -180,13 +324,17 @@ _FILLER = {"grad": 1.5, "x": -0.5, "y": -0.25, "alpha": 1.25}
 
 
 def _arrays(name: str, inputs, dtype, size: int, at: int) -> list[np.ndarray]:
-    spec = BY_NAME[name]
-    arrays = []
-    for input_name, value in zip(spec.inputs, inputs, strict=True):
-        array = np.full(size, _FILLER[input_name], dtype)
-        array[at] = _resolve(value, dtype)
-        arrays.append(array)
-    return arrays
+    values = iter(inputs)
+
+    def filled(role):
+        def make():
+            array = np.full(size, _FILLER[role], dtype)
+            array[at] = _resolve(next(values), dtype)
+            return array
+        return make
+
+    return args_by_role(name, data=filled("x"), y=filled("y"), grad=filled("grad"),
+                        alpha=filled("alpha"))
 
 
 def _check(name, arrays, flags, dtype, target) -> None:

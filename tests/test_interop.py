@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import args_by_role
 
 import numelu
-from numelu._table import FUNCTIONS
+from numelu._table import BY_NAME, FUNCTIONS
 
 NAMES = [spec.name for spec in FUNCTIONS]
 ALPHA_NAMES = [spec.name for spec in FUNCTIONS if spec.has_alpha]
-SPECS = {spec.name: spec for spec in FUNCTIONS}
 
 
 def data_inputs(name: str, shape, seed: int = 0, dtype=np.float64) -> list[np.ndarray]:
     """The array inputs of ``name`` other than alpha."""
     rng = np.random.default_rng(seed)
-    arrays = [rng.uniform(-4.0, 4.0, shape).astype(dtype)
-              for which in SPECS[name].inputs if which != "alpha"]
+    arrays = args_by_role(name, data=lambda: rng.uniform(-4.0, 4.0, shape).astype(dtype),
+                          grad=lambda: rng.uniform(-4.0, 4.0, shape).astype(dtype),
+                          with_alpha=False)
     arrays[-1].flat[:2] = [0.0, -0.0]
     return arrays
 
 
 def scalar_alpha(name: str) -> tuple:
-    return (0.75,) if SPECS[name].has_alpha else ()
+    return (0.75,) if BY_NAME[name].has_alpha else ()
 
 
 # =========================================================================== xarray
@@ -112,7 +113,7 @@ def test_dataset_comes_back_as_a_dataset_like_np_exp(xr, name):
          "count": ("batch", np.arange(6))},
         attrs={"title": "layer activations"},
     )
-    inputs = [dataset] * (function.nin - SPECS[name].has_alpha)
+    inputs = [dataset] * (function.nin - BY_NAME[name].has_alpha)
 
     result = function(*inputs, *scalar_alpha(name))
 
@@ -243,8 +244,8 @@ def _bad_pandas_values(pd):
                                   "object", "category", "period",
                                   "dataframe with a complex column"])
 def test_bad_dtype_series_is_numelus_type_error(pd, case, target):
-    """SPEC 6 for pandas input: the TypeError names the function and the dtype (pandas and
-    NumPy would raise their own generic messages), in any input position."""
+    """docs/contract.md §6 for pandas input: the TypeError names the function and the dtype (pandas
+    and NumPy would raise their own generic messages), in any input position."""
     bad, dtype_text = _bad_pandas_values(pd)[case]
     with pytest.raises(TypeError) as error:
         numelu.elu(bad, 0.5, target=target)

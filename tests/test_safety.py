@@ -1,4 +1,4 @@
-"""SPEC section 6 / DESIGN section 4: threads and fork() never abort or hang a process.
+"""docs/contract.md §6 / docs/design.md, Threads: threads and fork() never abort or hang a process.
 
 Each scenario runs in a fresh interpreter (``sys.executable -c ...``) with a timeout, under each
 of Numba's threading layers, so that an abort or a hang fails the test instead of killing pytest.
@@ -214,7 +214,7 @@ def test_many_threads_under_config_threshold_zero(layer):
 
 
 def test_dask_threaded_scheduler(layer):
-    """Dask's threaded scheduler calls numelu from its worker threads (DESIGN 4)."""
+    """Dask's threaded scheduler calls numelu from its worker threads (docs/design.md, Threads)."""
     pytest.importorskip("dask.array")
     code = """
         import numpy as np, dask, dask.array as da, numelu

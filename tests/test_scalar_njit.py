@@ -11,30 +11,31 @@ import math
 import numba
 import numpy as np
 import pytest
+from helpers import args_by_role
 from numba import njit, types
 
 import numelu
 import numelu.scalar as S
-from numelu._table import FUNCTIONS
+from numelu._table import BY_NAME, FUNCTIONS
 
 NAMES = [spec.name for spec in FUNCTIONS]
-SPECS = {spec.name: spec for spec in FUNCTIONS}
 DTYPES = [np.float32, np.float64]
 
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 0.5, -0.5, 20.0, -20.0, -40.0, -100.0,
+EDGE_POINTS = [0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, 0.5, -0.5, 20.0, -20.0, -40.0, -100.0,
            1e30, -1e30, math.inf, -math.inf, math.nan]
 
 
 def inputs(name: str, dtype, n: int = 4000, seed: int = 0) -> list[np.ndarray]:
     """Data inputs (not alpha): random values over the whole useful range, plus edge values."""
     rng = np.random.default_rng(seed)
-    arrays = []
-    for _ in range(SPECS[name].nin - SPECS[name].has_alpha):
-        values = np.concatenate([rng.uniform(-30.0, 10.0, n), rng.normal(0.0, 1.0, n), SPECIAL])
-        arrays.append(values.astype(dtype))
+    def draw():
+        values = np.concatenate([rng.uniform(-30.0, 10.0, n), rng.normal(0.0, 1.0, n), EDGE_POINTS])
+        return values.astype(dtype)
+
+    arrays = args_by_role(name, data=draw, grad=draw, with_alpha=False)
     # every special value meets every other in the two-input forms
     if len(arrays) == 2:
-        pairs = np.array(np.meshgrid(SPECIAL, SPECIAL)).reshape(2, -1).astype(dtype)
+        pairs = np.array(np.meshgrid(EDGE_POINTS, EDGE_POINTS)).reshape(2, -1).astype(dtype)
         arrays = [np.concatenate([a, p]) for a, p in zip(arrays, pairs, strict=True)]
     return arrays
 
@@ -67,8 +68,7 @@ def user_kernel(formula, nin: int, has_alpha: bool):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("name", NAMES)
-def test_scalar_formula_in_user_njit_matches_the_ufunc(name, dtype):
-    spec = SPECS[name]
+def test_scalar_formula_in_user_njit_matches_the_ufunc(name, dtype, spec):
     formula = getattr(S, name)
     kernel = user_kernel(formula, spec.nin, spec.has_alpha)
     arrays = inputs(name, dtype)
@@ -146,7 +146,7 @@ def test_constants_are_public_and_match_the_spec():
     assert constants() == (S.SELU_ALPHA, S.SELU_SCALE)
 
 
-ARGUMENT_COUNT = {name: SPECS[name].nin for name in NAMES}
+ARGUMENT_COUNT = {name: BY_NAME[name].nin for name in NAMES}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -178,7 +178,7 @@ def test_mixed_argument_types_are_promoted_as_numpy_promotes_them(name):
     NumPy scalars, in compiled code and in plain Python; float32 beside a bool or an int8 stays
     float32.  (The CELU family failed to compile; the others computed in the first argument's
     type: a float32 elu typed float64, 5e7 ulp off.)  Plain Python runs on libm's exp: the same
-    type, within SPEC's 2 ulp."""
+    type, within the contract's 2 ulp (docs/contract.md §3)."""
     formula = getattr(S, name)
     compiled = njit(formula)
     count = ARGUMENT_COUNT[name]

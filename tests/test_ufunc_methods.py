@@ -1,4 +1,5 @@
-"""SPEC section 4: the ufunc methods ``outer``, ``reduce``, ``accumulate``, ``reduceat``, ``at``.
+"""docs/contract.md §4: the ufunc methods ``outer``, ``reduce``, ``accumulate``, ``reduceat``,
+``at``.
 
 Every public function has them, as a NumPy ufunc does.  Checked against NumPy itself:
 
@@ -14,29 +15,17 @@ Every public function has them, as a NumPy ufunc does.  Checked against NumPy it
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from ufunc_helpers import BINARY, NAMES, assert_matches, data, outcome
 
 import numelu
-from numelu._table import FUNCTIONS
+from numelu._table import BY_NAME, FUNCTIONS
 
-# Hypothesis imports libcst to suggest a patch when a property fails; under this project's
-# ``filterwarnings = error`` a DeprecationWarning from that import turns the failure report
-# into an INTERNALERROR (as in test_ufunc_protocol.py).  Import it once here, quietly.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    try:
-        import hypothesis.extra._patching  # noqa: F401
-    except ImportError:  # pragma: no cover - libcst absent: nothing to pre-import
-        pass
-
-SPECS = {spec.name: spec for spec in FUNCTIONS}
-BINARY = [spec.name for spec in FUNCTIONS if spec.nin == 2]
 UNARY = [spec.name for spec in FUNCTIONS if spec.nin == 1]
 TERNARY = [spec.name for spec in FUNCTIONS if spec.nin == 3]
 FOLDS = ("reduce", "accumulate", "reduceat")
@@ -265,7 +254,8 @@ def test_at_errors_like_numpy():
 @pytest.mark.parametrize("dtype", ["complex128", "object", "U3", "datetime64[s]"])
 @pytest.mark.parametrize("name", BINARY)
 def test_bad_dtypes_are_numelus_type_error(name, dtype):
-    """SPEC 6, as for a call: a TypeError naming the function and the dtype; nothing written."""
+    """docs/contract.md §6, as for a call: a TypeError naming the function and the dtype; nothing
+    written."""
     bad = np.zeros(3, dtype=dtype)
     function = getattr(numelu, name)
     for method, args in [("reduce", ()), ("accumulate", ()), ("reduceat", ([0],))]:
@@ -275,9 +265,9 @@ def test_bad_dtypes_are_numelus_type_error(name, dtype):
         function.reduce(array=bad)
     x = np.linspace(-1, 1, 3)
     before = x.copy()
-    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{SPECS[name].inputs[1]}'"):
+    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{BY_NAME[name].inputs[1]}'"):
         function.at(x, [0, 1], bad[:2])
-    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{SPECS[name].inputs[0]}'"):
+    with pytest.raises(TypeError, match=rf"numelu\.{name}: input '{BY_NAME[name].inputs[0]}'"):
         function.at(bad, [0], 1.0)
     np.testing.assert_array_equal(x, before)
 
@@ -405,3 +395,49 @@ def test_long_folds_of_the_genuine_ufuncs_are_chains(target):
     big[0], big[1] = -1e308, -1e308          # y + alpha = -2e308: overflow, then -inf + a
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         ufunc.reduce(big)
+
+
+# --------------------------------------------------------------------------- outer
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_outer(route, name):
+    a = data(name, (2, 3), seed=12)[0]
+    alpha = np.array([0.5, 1.0, 2.5, 3.0])
+    if route.startswith("ufunc."):
+        result = getattr(getattr(numelu, name), route.split(".")[1]).outer(a, alpha)
+    else:
+        result = getattr(numelu, name).outer(a, alpha, target=route)
+    assert result.shape == np.arctan2.outer(a, alpha).shape == (2, 3, 4)
+    assert_matches(result, name, a[..., None], alpha)
+    out = np.empty((2, 3, 4))
+    getattr(numelu, name).outer(a, alpha, out=out)
+    np.testing.assert_array_equal(out, result)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if BY_NAME[n].nin != 2])
+def test_outer_non_binary_errors_like_numpy(name):
+    expected, _ = outcome(np.exp.outer, [1.0], [2.0])
+    function = getattr(numelu, name)
+    args = [[1.0]] * BY_NAME[name].nin
+    with pytest.raises(expected):
+        function.outer(*args)
+    with pytest.raises(expected):
+        function.cpu.outer(*args)
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 4])
+@pytest.mark.parametrize("name", NAMES)
+def test_outer_argument_count_errors_like_numpy(name, count):
+    """``outer`` takes exactly two arrays, as ``np.ldexp.outer`` (a binary ufunc) does: NumPy's
+    own TypeError for any other count, whatever the extra arguments hold (a complex one is not
+    read); a function that is not binary gives NumPy's ValueError first, as ``np.exp.outer``."""
+    args = [np.ones(2)] * (count - 1) + [np.ones(2, complex)] if count else []
+    reference = np.ldexp if BY_NAME[name].nin == 2 else np.exp
+    with pytest.raises(Exception) as expected:
+        reference.outer(*args)
+    with pytest.raises(type(expected.value)) as got:
+        getattr(numelu, name).outer(*args)
+    assert str(got.value) == str(expected.value)
+    with pytest.raises(type(expected.value)):
+        getattr(numelu, name).cpu.outer(*args)

@@ -1,4 +1,4 @@
-"""The side-by-side benchmark of BENCHMARKS.md: one table of contenders, a timer, a report.
+"""The side-by-side benchmark: contenders, a timer, a report (method: docs/design.md).
 
 Used three ways, always with the same contenders on the same arrays:
 
@@ -18,10 +18,10 @@ Every claim is a ratio between contenders measured side by side in one run:
 The optional peers (PyTorch, numexpr, JAX, matplotlib for the plot) are imported only when a
 benchmark asks for them; numelu never depends on them.
 
-One module per job; import from the module itself (this package re-exports nothing):
+One module per job; import from the module itself (this package re-exports nothing).  The
+formulas (NumPy, numexpr and JAX evaluate the same text) are ``numelu._reference``'s.
 
-* ``expressions`` -- each function's NumPy formula, the plain NumPy function, the float64 reference;
-* ``cases``       -- the grid of cases (function, data, dtype, size) and their seeded inputs;
+* ``cases``       -- the benchmarks' alpha, the grid of cases (function, data, dtype, size) and their seeded inputs;
 * ``peers``       -- importing the optional peers (PyTorch, numexpr, JAX) and their versions;
 * ``contenders``  -- the table of contenders (``CONTENDERS``) and how each is bound to a case;
 * ``correctness`` -- whether a contender's result is the function's value (``mismatch``);

@@ -9,17 +9,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numelu._bench.cases import Case
-from numelu._bench.expressions import (
-    _CONSTANTS,
-    ALPHA,
-    EXPRESSIONS,
-    _lambda,
+from numelu._bench.cases import ALPHA, Case
+from numelu._bench.peers import _peer, _peer_problem
+from numelu._reference import (
+    NUMPY_CONSTANTS,
     array_inputs,
+    compile_function,
+    expression,
     has_alpha,
     numpy_function,
 )
-from numelu._bench.peers import _peer, _peer_problem
 from numelu.scalar import SELU_ALPHA, SELU_SCALE
 
 Bound = Callable[[], np.ndarray]
@@ -173,14 +172,14 @@ def _bind_numexpr(with_out: bool):
     def bind(case: Case, arrays: tuple[np.ndarray, ...], out: np.ndarray) -> Bound:
         numexpr = _peer("numexpr")
         kind = np.dtype(case.dtype).type
-        local = {name: kind(value) for name, value in _CONSTANTS.items()}
+        local = {name: kind(value) for name, value in NUMPY_CONSTANTS.items()}
         local["alpha"] = kind(ALPHA)
         local.update(zip(array_inputs(case.function), arrays, strict=True))
-        expression = EXPRESSIONS[case.function]
+        text = expression(case.function)
         evaluate = numexpr.evaluate
         if with_out:
-            return lambda: evaluate(expression, local_dict=local, out=out)
-        return lambda: evaluate(expression, local_dict=local)
+            return lambda: evaluate(text, local_dict=local, out=out)
+        return lambda: evaluate(text, local_dict=local)
     return bind
 
 
@@ -196,9 +195,10 @@ def _bind_jax(case: Case, arrays: tuple[np.ndarray, ...], out: np.ndarray) -> Bo
     if function == family:
         compiled = jax.jit(forward)
     elif function.endswith("_from_output"):
-        expression = _lambda(function, {"where": jnp.where, "exp": jnp.exp, "expm1": jnp.expm1})
+        formula = compile_function(function, {"where": jnp.where, "exp": jnp.exp,
+                                              "expm1": jnp.expm1})
         alpha = _alpha_args(case)
-        compiled = jax.jit(lambda y: expression(y, *alpha))
+        compiled = jax.jit(lambda y: formula(y, *alpha))
     elif function.endswith("_backward"):
         compiled = jax.jit(lambda g, x: jax.vjp(forward, x)[1](g)[0])
     else:                                           # derivative: the backward of ones
@@ -235,7 +235,7 @@ CONTENDERS: tuple[Contender, ...] = (
     Contender("torch", "peer", "PyTorch CPU: F.elu/selu/celu; aten.elu_backward",
               _bind_torch(False), requires="torch"),
     Contender("torch-out", "peer", "PyTorch CPU with out=", _bind_torch(True), requires="torch"),
-    Contender("numexpr", "peer", "numexpr.evaluate('where(x > 0, x, alpha*expm1(x))')",
+    Contender("numexpr", "peer", "numexpr.evaluate('where(x < 0, alpha * expm1(x), x)')",
               _bind_numexpr(False), requires="numexpr"),
     Contender("numexpr-out", "peer", "numexpr.evaluate(..., out=out)", _bind_numexpr(True),
               requires="numexpr"),

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from numelu._bench.cases import Case
+from numelu._bench.cases import ALPHA, Case
 from numelu._bench.contenders import Contender
-from numelu._bench.expressions import reference
+from numelu._reference import has_alpha, numpy_reference
 
 #: float32: a few ulp (PyTorch's, numexpr's and XLA's exp/expm1 are not correctly rounded);
 #: float64: the same, scaled.  A wrong constant, branch or kernel is off by far more.
@@ -31,7 +31,8 @@ def mismatch(case: Case, contender: Contender, arrays: Sequence[np.ndarray], res
     if result.dtype != np.dtype(case.dtype):
         return f"{contender.name}: {result.dtype} result for {case.dtype} input"
     part = slice(None, limit)
-    expected = reference(case.function, [a[part] for a in arrays])
+    alpha = (ALPHA,) if has_alpha(case.function) else ()
+    expected = numpy_reference(case.function, [*(a[part] for a in arrays), *alpha])
     atol = 0.0
     if contender.name == "jax" and case.function.endswith(("_derivative", "_backward")):
         # JAX differentiates expm1 as expm1(x) + 1: exp(x) for very negative x keeps only an
