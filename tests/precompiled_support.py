@@ -22,31 +22,29 @@ from numelu import _isa, _precompiled, _sources
 REPO = Path(__file__).resolve().parent.parent
 
 
-def usable_level(folder: Path) -> str | None:
-    """The best level in ``folder`` that this CPU and these sources may use."""
+def usable_levels(folder: Path) -> list[str]:
+    """Every level in ``folder`` that this CPU and these sources may use, best first."""
     fingerprint = _sources.kernel_fingerprint()
-    for level in _isa.PREFERENCE:
-        if _precompiled.refusal(folder, level, fingerprint) is None:
-            return level
-    return None
+    return [level for level in _isa.PREFERENCE
+            if _precompiled.refusal(folder, level, fingerprint) is None]
 
 
 def kernels_folder() -> tuple[Path, str]:
     """(folder, level) of a usable precompiled library, or skip the calling test."""
     given = os.environ.get("NUMELU_TEST_KERNELS_DIR")
     if given:
-        level = usable_level(Path(given))
-        if level is None:
+        levels = usable_levels(Path(given))
+        if not levels:
             pytest.fail(f"NUMELU_TEST_KERNELS_DIR={given} holds no library usable here: "
                         + "; ".join(f"{lv}: {_precompiled.refusal(Path(given), lv)}"
                                     for lv in _isa.PREFERENCE))
-        return Path(given), level
+        return Path(given), levels[0]
     if _isa.missing_features("x86-64-v3"):
         pytest.skip("this CPU runs none of the precompiled levels")
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("no C compiler to link a precompiled library")
     folder = Path(tempfile.gettempdir()) / f"numelu-test-kernels-{_sources.kernel_fingerprint()}"
-    if usable_level(folder) is None:
+    if not usable_levels(folder):
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         subprocess.run([sys.executable, "-m", "numelu", "compile", "--levels", "x86-64-v3",
                         "--out", str(folder)], check=True, env=env, cwd=REPO)
