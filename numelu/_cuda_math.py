@@ -28,7 +28,23 @@ import numpy as np
 from numba.core import types
 from numba.core.extending import overload
 
-from numelu._mathfn import exp, exp_hilo, expm1, expm1_hilo, fma
+from numelu._math_stubs import (
+    exp,
+    exp_hilo,
+    exp_hilo_wide,
+    expm1,
+    expm1_hilo,
+    fma,
+    nonpositive_part,
+    pair_times,
+    scaled_exp,
+    scaled_exp_pair,
+    scaled_expm1,
+    scaled_expm1_hilo,
+    scaled_expm1_hilo_wide,
+    scaled_expm1_pair,
+    zero_like,
+)
 
 __all__ = ["widen"]
 
@@ -86,3 +102,79 @@ def _exp_hilo_cuda(x, x_lo):
             e = math.exp(x)
             return e + e * x_lo if e < math.inf else e
         return impl
+
+
+# On CUDA: libdevice's exp runs to exp's own overflow; past it, a factor below 1 can bring the
+# product back into range, which ``factor * exp(x / 2) * exp(x / 2)`` reaches (three roundings
+# and two exps there: within about 3 ulp; a branch, as GPU threads diverge only there).
+@overload(exp_hilo_wide, target="cuda")
+def _exp_hilo_wide_cuda(x, x_lo):
+    return lambda x, x_lo: exp_hilo(x, x_lo)
+
+
+@overload(scaled_expm1_hilo_wide, target="cuda")
+def _scaled_expm1_hilo_wide_cuda(x, x_lo, factor):
+    if not (isinstance(x, types.Float) and factor == x and x_lo == x):
+        return None
+    kind = np.dtype(str(x)).type
+    half, inf = kind(0.5), kind(np.inf)
+
+    def impl(x, x_lo, factor):
+        e = scaled_expm1_hilo(x, x_lo, factor)
+        if abs(e) == inf and x < inf and abs(factor) < inf:
+            h = math.exp(x * half)
+            return (factor * h) * (h * (x_lo + kind(1.0)))
+        return e
+    return impl
+
+
+@overload(scaled_exp, target="cuda")
+def _scaled_exp_cuda(x, factor):
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, factor: factor * math.exp(x)
+
+
+@overload(scaled_expm1, target="cuda")
+def _scaled_expm1_cuda(x, factor):
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, factor: factor * math.expm1(x)
+
+
+@overload(scaled_expm1_hilo, target="cuda")
+def _scaled_expm1_hilo_cuda(x, x_lo, factor):
+    if isinstance(x, types.Float) and isinstance(factor, types.Float):
+        return lambda x, x_lo, factor: factor * expm1_hilo(x, x_lo)
+
+
+def _pair_args(x, factor, factor_lo) -> bool:
+    return isinstance(x, types.Float) and factor == x and factor_lo == x
+
+
+def _register_pair(stub, libdevice_fn) -> None:
+    """``stub(x, factor, factor_lo)``: ``factor * e + factor_lo * e`` with libdevice's
+    ``e = libdevice_fn(x)``."""
+
+    @overload(stub, target="cuda")
+    def _cuda(x, factor, factor_lo):
+        if _pair_args(x, factor, factor_lo):
+            def impl(x, factor, factor_lo):
+                e = libdevice_fn(x)
+                return factor * e + factor_lo * e
+            return impl
+
+
+_register_pair(scaled_exp_pair, math.exp)
+_register_pair(scaled_expm1_pair, math.expm1)
+
+
+@overload(pair_times, target="cuda")
+def _pair_times_cuda(factor, factor_lo, x):
+    if isinstance(x, types.Float) and factor == x and factor_lo == x:
+        return lambda factor, factor_lo, x: fma(factor, x, factor_lo * x)
+
+
+# No floating-point flags on a GPU: a plain select there.
+@overload(nonpositive_part, target="cuda")
+def _nonpositive_part_cuda(x):
+    if isinstance(x, types.Float):
+        return lambda x: x if x < 0 else zero_like(x)

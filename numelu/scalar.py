@@ -42,7 +42,8 @@ import numpy as np
 from numba import types
 from numba.core.extending import overload, register_jitable
 
-from numelu._mathfn import (
+from numelu import _math_cpu  # noqa: F401 - registers the CPU implementations of the stubs
+from numelu._math_stubs import (
     exp_hilo,
     exp_hilo_wide,
     fma,
