@@ -30,7 +30,7 @@ import numpy as np
 
 from numelu import (
     _config,
-    _cuda_math,  # noqa: F401 - registers CUDA overloads; imports no numba.cuda
+    _cuda,  # noqa: F401 - registers the CUDA math overloads; imports no numba.cuda
     _fast_path,
 )
 from numelu._operands import (

@@ -1,23 +1,13 @@
-"""CUDA implementations of the math stubs that ``numelu.scalar`` calls (``numelu._mathfn``).
+"""CUDA implementations of the ``_math_stubs`` functions that ``numelu.scalar`` calls.
 
-On the CPU the stubs compile to numelu's vectorisable polynomial kernels; on CUDA they compile to
-libdevice (``math.expm1``/``math.exp`` lower to ``__nv_expm1``/``__nv_exp`` and their ``f``
-forms, at most 1 ulp; ``fma`` to the hardware fused multiply-add).  With these overloads the
-scalar formulas compile inside any ``@cuda.jit`` kernel, numelu's own and the user's.
-
-How they get registered (and why ``import numelu`` stays free of ``numba.cuda``):
-the overloads are declared with ``numba.core.extending.overload(..., target="cuda")``.  The
-``"cuda"`` target is part of Numba's core target registry, so declaring them imports neither
-``numba.cuda`` nor numba-cuda nor any CUDA library: it only records a typing template, which
-numba-cuda's typing context consults when (and only when) a CUDA kernel is compiled.  Nothing
-CUDA-specific is touched until then (``numba.cuda.fma`` is looked up inside the overload, at
-kernel-typing time).  This module is therefore imported eagerly by ``numelu._dispatch`` (so
-``import numelu.scalar`` is enough for a user's ``@cuda.jit`` kernel) as well as by
-``numelu._cuda``; it costs well under a millisecond.
-
-``expm1_hilo``/``exp_hilo`` take the argument as an unevaluated sum ``x + x_lo`` (CELU passes
-``x / alpha`` and its rounding error): ``expm1(x + d) = expm1(x) + (expm1(x) + 1) * d`` and
-``exp(x + d) = exp(x) * (1 + d)`` to first order, which is all ``|d| <= ulp(x)/2`` needs.
+On CUDA the exponentials compile to libdevice (``__nv_expm1``/``__nv_exp`` and their ``f``
+forms, at most 1 ulp) and ``fma`` to the hardware FMA, so the scalar formulas compile inside
+any ``@cuda.jit`` kernel, numelu's own and a user's.  Declaring ``overload(...,
+target="cuda")`` only records a typing template in Numba's core registry: it imports neither
+``numba.cuda`` nor any CUDA library (``numba.cuda.fma`` is looked up at kernel-typing time), so
+``numelu._dispatch`` imports this module eagerly and ``import numelu`` stays CUDA-free.  The
+``*_hilo`` forms apply the correction ``x_lo`` to first order, which is all ``|x_lo| <=
+ulp(x)/2`` needs.
 """
 
 from __future__ import annotations
