@@ -42,7 +42,9 @@ import numpy as np
 from numba import types
 from numba.core.extending import overload, register_jitable
 
-from numelu import _math_cpu  # noqa: F401 - registers the CPU implementations of the stubs
+# the compiled implementations of the stubs, registered on import (no numba.cuda imported)
+from numelu import _math_cpu  # noqa: F401
+from numelu._cuda import math_overloads  # noqa: F401
 from numelu._math_stubs import (
     exp_hilo,
     exp_hilo_wide,
