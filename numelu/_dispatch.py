@@ -27,6 +27,7 @@ import numpy as np
 
 from numelu import _config, _fast_path
 from numelu._docstrings import docstring, signature
+from numelu._functions import FunctionSpec
 from numelu._operands import (
     BAD_KINDS,
     HOST_TYPES,
@@ -38,7 +39,6 @@ from numelu._operands import (
     is_device_array,
     result_size,
 )
-from numelu._table import FunctionSpec
 from numelu._ufunc_methods import UfuncMethods
 
 _build_lock = threading.RLock()
@@ -153,7 +153,7 @@ class ElementwiseFunction(UfuncMethods):
         else:
             out = None
 
-        settings = _context_settings(_ENVIRONMENT[0]) or _config.current()
+        settings = _context_settings(_ENVIRONMENT.settings) or _config.current()
         chosen = settings.target if target is None else _config.check_target(target)
         if chosen == "cuda" or not _plain(args, out, kwargs):
             if chosen == "cuda" or (chosen == "auto" and _any_device_operand(args, out, kwargs)):
@@ -171,7 +171,7 @@ class ElementwiseFunction(UfuncMethods):
                 size = out[0].size
             else:
                 size = result_size(arrays)
-            chosen = "parallel" if size >= settings.thresholds[spec.kind] else "cpu"
+            chosen = "parallel" if size >= settings.thresholds[spec.cost] else "cpu"
         return self._ufunc(chosen)(*args, **kwargs)
 
     def _call_other_library(self, args: tuple, chosen: str, kwargs: dict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 
-from numelu._table import FunctionSpec
+from numelu._functions import FunctionSpec
 
 
 def signature(spec: FunctionSpec) -> inspect.Signature:

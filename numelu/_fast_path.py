@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 from numelu import _config
+from numelu._functions import FunctionSpec
 from numelu._operands import result_size
-from numelu._table import FunctionSpec
 
 #: dtype characters the fast path accepts for data inputs: bool, integers, float16/32/64.
 FAST_CHARS = frozenset("?bBhHiIlLqQefd")
@@ -171,14 +171,14 @@ def _choice(spec: FunctionSpec, broadcast_size: str | None) -> list[str]:
     exact result size where ``size`` is only the largest input's; inputs of different shapes
     may broadcast together beyond it, which matters only where its square reaches the
     threshold (three inputs broadcasting from under sqrt(threshold) each are not looked for)."""
-    kind = repr(spec.kind)
+    cost = repr(spec.cost)
     if broadcast_size is None:
-        return [f"chosen = \"parallel\" if size >= settings.thresholds[{kind}] else \"cpu\""]
+        return [f"chosen = \"parallel\" if size >= settings.thresholds[{cost}] else \"cpu\""]
     return [
-        f"if size < settings.square_roots[{kind}]:",
+        f"if size < settings.square_roots[{cost}]:",
         "    chosen = \"cpu\"",
         "else:",
-        f"    threshold = settings.thresholds[{kind}]",
+        f"    threshold = settings.thresholds[{cost}]",
         "    if size < threshold:",
         f"        size = {broadcast_size}",
         "    chosen = \"parallel\" if size >= threshold else \"cpu\"",
@@ -189,7 +189,7 @@ def _run(choice: list[str], arguments: str) -> list[str]:
     """Call the serial or threaded ufunc, where the checks left a ``cache`` and it is built."""
     return [
         "if cache is not None:",
-        "    settings = _context_settings(_ENVIRONMENT[0]) or _settings()",
+        "    settings = _context_settings(_ENVIRONMENT.settings) or _settings()",
         "    chosen = settings.target if target is None else target",
         "    if chosen == \"auto\":",
         *("        " + line for line in choice),

@@ -267,7 +267,7 @@ def _named(function, name: str):
 
 # The public formulas run on the wide kernels: exact over CELU's whole domain in a user's own
 # compiled code.  The ufunc loops run the fast twins and recompute with these the few results
-# the fast ones leave inf early (``WIDE``, ``_table.FunctionSpec.exact``).
+# the fast ones leave inf early (``WIDE``, ``_functions.FunctionSpec.exact``).
 celu = _named(_celu_with(scaled_expm1_hilo_wide), "celu")
 _celu_fast = _named(_celu_with(scaled_expm1_hilo), "_celu_fast")
 
@@ -374,6 +374,6 @@ celu_backward = _named(_celu_backward_with(celu_derivative), "celu_backward")
 _celu_backward_fast = _named(_celu_backward_with(_celu_derivative_fast), "_celu_backward_fast")
 
 #: The fast twins of the public CELU formulas, by name: what the compiled ufunc loops run
-#: (``_table``); a non-finite result from finite inputs is computed again with the public one.
+#: (``_functions``); a non-finite result from finite inputs is computed again with the public one.
 FAST = {"celu": _celu_fast, "celu_derivative": _celu_derivative_fast,
         "celu_backward": _celu_backward_fast}
