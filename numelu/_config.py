@@ -2,21 +2,12 @@
 
 Precedence, per call: ``target=`` argument > innermost ``numelu.config(...)`` block (per thread
 and per asyncio task, via ``contextvars``) > environment (``NUMELU_TARGET``,
-``NUMELU_PARALLEL_THRESHOLD``) > defaults.
-
-The environment is read once, on first use (the first call, ``config()`` block or
-``python -m numelu info``), not at import; :func:`reload_environment` re-reads it.  A bad value is
-a ``ValueError`` naming the variable, raised by that first use and by every later one until the
-variable is fixed and re-read (it is never silently replaced by the default):
-
-* ``NUMELU_TARGET``: one of :data:`TARGETS`, any case, blanks ignored; empty or unset: ``auto``.
-* ``NUMELU_PARALLEL_THRESHOLD``: a whole number of elements >= 0, written as an integer
-  (``65536``, ``65_536``) or a float with an integral value (``1e6``, ``65536.0``); empty or
-  unset: the measured defaults per cost class (:data:`DEFAULT_THRESHOLDS`).
-
-``config(parallel_threshold=...)`` follows the same rule (one function, :func:`check_threshold`):
-it takes the same text, and integers or integral floats of any kind (``65536``, ``1e6``,
-``np.int64(65536)``), but never a bool; its errors name ``parallel_threshold``.
+``NUMELU_PARALLEL_THRESHOLD``) > defaults.  The environment is read once, on first use (not at
+import); :func:`reload_environment` re-reads it.  A bad value is a ``ValueError`` naming the
+variable, raised by every use until it is fixed and re-read, never replaced by the default.
+``NUMELU_TARGET``: one of :data:`TARGETS`, any case; a threshold, from the environment or
+``config(parallel_threshold=...)``, is a whole number of elements >= 0 (one rule for both,
+:func:`check_threshold`; empty or unset: :data:`DEFAULT_THRESHOLDS`).
 """
 
 from __future__ import annotations

@@ -1,18 +1,13 @@
 """The ufunc-like object behind each public function, and the rules that pick a target.
 
-Per call (``docs/contract.md`` section 5):
-1. ``target=`` given -> that target;
-2. an input with ``__cuda_array_interface__`` -> CUDA;
-3. an input whose type overrides ``__array_ufunc__`` (Dask, xarray, pandas) -> the genuine ufunc,
-   so that library keeps control;
-4. otherwise the serial CPU ufunc below the parallel threshold, the threaded one above it, by
-   the size of the result (``out``'s where given, else the inputs' broadcast).
-
-The CPU ufuncs are genuine ``numpy.ufunc`` objects (see ``_ufunc.py``), so NumPy itself does the
-broadcasting, type resolution, casting, ``out=``/``where=`` checks and overlap handling, and
-gives the result the caller's array type by NumPy's own rules (``__array_wrap__``): the
-dispatcher checks the inputs' dtypes on their array conversions but hands NumPy the caller's own
-objects wherever NumPy's result depends on them.
+Per call (``docs/contract.md`` section 5): 1. ``target=`` given -> that target; 2. an input with
+``__cuda_array_interface__`` -> CUDA; 3. an input whose type overrides ``__array_ufunc__`` (Dask,
+xarray, pandas) -> the genuine ufunc, so that library keeps control; 4. otherwise the serial CPU
+ufunc below the parallel threshold, the threaded one above it, by the result's size.  The CPU
+ufuncs are genuine ``numpy.ufunc`` objects (``_ufunc.py``), so NumPy itself does broadcasting,
+type resolution, casting, ``out=``/``where=`` and overlap, and picks the result's array type;
+the dispatcher checks the inputs' dtypes but hands NumPy the caller's own objects wherever
+NumPy's result depends on them.  The common call takes a generated fast path (``_fast_path``).
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ BAD_KINDS = {"c": "complex", "O": "object", "S": "bytes", "U": "string", "V": "v
 _PYTHON_SCALARS = (complex, str, bytes)     # no ``dtype``; float, int and bool are fine
 
 #: Exact types that are never device arrays and never override ``__array_ufunc__``: checked by a
-#: set lookup first (``isinstance`` of the ABC ``numbers.Number`` and a failed ``getattr`` on the
-#: type cost several hundred nanoseconds per operand on the dispatcher's general path).
+#: set lookup first, much cheaper per operand than an ``isinstance`` of the ABC
+#: ``numbers.Number`` and a failed ``getattr`` on the type.
 HOST_TYPES = frozenset({np.ndarray, float, int, bool, complex, str, bytes, list, tuple,
                         type(None)} | {np.dtype(char).type for char in "?bBhHiIlLqQefdgFDG"})
 
