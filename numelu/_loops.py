@@ -81,7 +81,7 @@ BLOCK = 1024
 
 
 #: The modules whose source ends up in a compiled loop: the cache key hashes exactly these.
-KERNEL_SOURCES = ("_fpenv.py", "_loops.py", "_mathfn.py", "_pointers.py", "_safety.py", "_table.py", "scalar.py")
+KERNEL_SOURCES = ("_exp_kernels.py", "_fpenv.py", "_functions.py", "_llvm_intrinsics.py", "_loops.py", "_math_cpu.py", "_math_stubs.py", "_pointers.py", "_safety.py", "scalar.py")
 
 
 def _source_fingerprint() -> str:
