@@ -2,21 +2,12 @@
 
 Precedence, per call: ``target=`` argument > innermost ``numelu.config(...)`` block (per thread
 and per asyncio task, via ``contextvars``) > environment (``NUMELU_TARGET``,
-``NUMELU_PARALLEL_THRESHOLD``) > defaults.
-
-The environment is read once, on first use (the first call, ``config()`` block or
-``python -m numelu info``), not at import; :func:`reload_environment` re-reads it.  A bad value is
-a ``ValueError`` naming the variable, raised by that first use and by every later one until the
-variable is fixed and re-read (it is never silently replaced by the default):
-
-* ``NUMELU_TARGET``: one of :data:`TARGETS`, any case, blanks ignored; empty or unset: ``auto``.
-* ``NUMELU_PARALLEL_THRESHOLD``: a whole number of elements >= 0, written as an integer
-  (``65536``, ``65_536``) or a float with an integral value (``1e6``, ``65536.0``); empty or
-  unset: the measured per-kind defaults (:data:`DEFAULT_THRESHOLDS`).
-
-``config(parallel_threshold=...)`` follows the same rule (one function, :func:`check_threshold`):
-it takes the same text, and integers or integral floats of any kind (``65536``, ``1e6``,
-``np.int64(65536)``), but never a bool; its errors name ``parallel_threshold``.
+``NUMELU_PARALLEL_THRESHOLD``) > defaults.  The environment is read once, on first use (not at
+import); :func:`reload_environment` re-reads it.  A bad value is a ``ValueError`` naming the
+variable, raised by every use until it is fixed and re-read, never replaced by the default.
+``NUMELU_TARGET``: one of :data:`TARGETS`, any case; a threshold, from the environment or
+``config(parallel_threshold=...)``, is a whole number of elements >= 0 (one rule for both,
+:func:`check_threshold`; empty or unset: :data:`DEFAULT_THRESHOLDS`).
 """
 
 from __future__ import annotations
@@ -44,10 +35,11 @@ class _Missing:
 
 MISSING = _Missing()
 
-#: Elements from which "auto" runs the threaded CPU kernels, per kernel kind.  Measured with
-#: ``python benchmarks/thresholds.py`` on the 2-core reference machine, idle
-#: (benchmarks/results/thresholds-2026-11-23.txt): both kinds gain 1.15-1.8x from 2**16 on and
-#: nothing below (a run shorter than two 32,768-element chunks is never split anyway).
+#: Elements from which "auto" runs the threaded CPU kernels, per cost class
+#: (``FunctionSpec.cost``: "exp" for the exp-based functions, "cheap" for the few-flop
+#: ``*_from_output`` ones), measured with ``python benchmarks/thresholds.py``
+#: (benchmarks/results/thresholds-2026-11-23.txt): threads gain from 2**16 elements on, for
+#: both classes, and nothing below.
 DEFAULT_THRESHOLDS = {"exp": 65_536, "cheap": 65_536}
 
 
@@ -107,24 +99,24 @@ def check_threshold(value: object, source: str = "parallel_threshold") -> int:
 @dataclass(frozen=True)
 class Settings:
     target: str = "auto"
-    #: None: per-kind defaults; an int: one threshold for every kind.
+    #: None: the defaults per cost class; an int: one threshold for every class.
     parallel_threshold: int | None = None
 
     def __post_init__(self) -> None:
-        # per kernel kind, looked up on every call (a plain attribute: the fast path is hot)
-        thresholds = {kind: (default if self.parallel_threshold is None
+        # per cost class, looked up on every call (a plain attribute: the fast path is hot)
+        thresholds = {cost: (default if self.parallel_threshold is None
                              else self.parallel_threshold)
-                      for kind, default in DEFAULT_THRESHOLDS.items()}
+                      for cost, default in DEFAULT_THRESHOLDS.items()}
         object.__setattr__(self, "thresholds", thresholds)
         # the fewest elements whose square reaches each threshold: below it, inputs cannot
         # broadcast together (two of them) to the threshold (the fast path, without out=)
         object.__setattr__(self, "square_roots", {
-            kind: math.isqrt(threshold - 1) + 1 if threshold > 0 else 0
-            for kind, threshold in thresholds.items()})
+            cost: math.isqrt(threshold - 1) + 1 if threshold > 0 else 0
+            for cost, threshold in thresholds.items()})
 
-    def threshold(self, kind: str) -> int:
-        """Elements from which ``"auto"`` runs the threaded kernels of this ``kind``."""
-        return self.thresholds[kind]
+    def threshold(self, cost: str) -> int:
+        """Elements from which ``"auto"`` runs the threaded kernels of this cost class."""
+        return self.thresholds[cost]
 
 
 def _from_environment() -> Settings:
@@ -138,10 +130,21 @@ def _from_environment() -> Settings:
 
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("numelu_settings", default=None)
 
-#: ``context_settings(ENVIRONMENT[0])``: the innermost ``config()`` block's settings, else the
-#: environment's once read (else None: call :func:`current`).  The dispatcher's fast path.
+
+class EnvironmentSettings:
+    """The settings of the ``NUMELU_*`` variables: ``settings`` is None until they are read."""
+
+    __slots__ = ("settings",)
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+
+
+ENVIRONMENT = EnvironmentSettings()
+
+#: ``context_settings(ENVIRONMENT.settings)``: the innermost ``config()`` block's settings, else
+#: the environment's once read (else None: call :func:`current`).  The dispatcher's fast path.
 context_settings = _current.get
-ENVIRONMENT: list[Settings | None] = [None]     # the environment's settings, once read
 
 
 def current() -> Settings:
@@ -149,14 +152,14 @@ def current() -> Settings:
     settings = _current.get()
     if settings is not None:
         return settings
-    if ENVIRONMENT[0] is None:
-        ENVIRONMENT[0] = _from_environment()
-    return ENVIRONMENT[0]
+    if ENVIRONMENT.settings is None:
+        ENVIRONMENT.settings = _from_environment()
+    return ENVIRONMENT.settings
 
 
 def reload_environment() -> Settings:
     """Re-read ``NUMELU_*`` environment variables (they are read once, on first use)."""
-    ENVIRONMENT[0] = None
+    ENVIRONMENT.settings = None
     return current()
 
 

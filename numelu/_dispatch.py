@@ -1,60 +1,45 @@
 """The ufunc-like object behind each public function, and the rules that pick a target.
 
-Per call (SPEC section 5):
-1. ``target=`` given -> that target;
-2. an input with ``__cuda_array_interface__`` -> CUDA;
-3. an input whose type overrides ``__array_ufunc__`` (Dask, xarray, pandas) -> the genuine ufunc,
-   so that library keeps control;
-4. otherwise the serial CPU ufunc below the parallel threshold, the threaded one above it, by
-   the size of the result (``out``'s where given, else the inputs' broadcast).
-
-The CPU ufuncs are genuine ``numpy.ufunc`` objects (see ``_ufunc.py``), so NumPy itself does the
-broadcasting, type resolution, casting, ``out=``/``where=`` checks and overlap handling, and
-gives the result the caller's array type by NumPy's own rules (``__array_wrap__``): the
-dispatcher checks the inputs' dtypes on their array conversions but hands NumPy the caller's own
-objects wherever NumPy's result depends on them.
+Per call (``docs/contract.md`` section 5): 1. ``target=`` given -> that target; 2. an input with
+``__cuda_array_interface__`` -> CUDA; 3. an input whose type overrides ``__array_ufunc__`` (Dask,
+xarray, pandas) -> the genuine ufunc, so that library keeps control; 4. otherwise the serial CPU
+ufunc below the parallel threshold, the threaded one above it, by the result's size.  The CPU
+ufuncs are genuine ``numpy.ufunc`` objects (``_ufunc.py``), so NumPy itself does broadcasting,
+type resolution, casting, ``out=``/``where=`` and overlap, and picks the result's array type;
+the dispatcher checks the inputs' dtypes but hands NumPy the caller's own objects wherever
+NumPy's result depends on them.  The common call takes a generated fast path (``_fast_path``).
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
-import inspect
 import numbers
-import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from numelu import (
-    _config,
-    _cuda_math,  # noqa: F401 - registers CUDA overloads; imports no numba.cuda
-    _fast_path,
-)
+from numelu import _config, _fast_path
+from numelu._docstrings import docstring, signature
+from numelu._functions import FunctionSpec
 from numelu._operands import (
     BAD_KINDS,
     HOST_TYPES,
     LOOP_CHARS,
+    any_override,
     bad_dtype,
     check_other_library_inputs,
+    has_ufunc_override,
     is_device_array,
     result_size,
 )
-from numelu._table import FunctionSpec
+from numelu._ufunc_methods import UfuncMethods
 
 _build_lock = threading.RLock()
 _MISSING = _config.MISSING   # "out" not given at all (NumPy reads an explicit out=None otherwise)
 _context_settings = _config.context_settings
 _ENVIRONMENT = _config.ENVIRONMENT
-
-
-def _has_ufunc_override(value: Any) -> bool:
-    if type(value) in HOST_TYPES:
-        return False
-    method = getattr(type(value), "__array_ufunc__", None)
-    return method is not None and method is not np.ndarray.__array_ufunc__
 
 
 def _is_device_backed_dask(value: Any) -> bool:
@@ -63,7 +48,7 @@ def _is_device_backed_dask(value: Any) -> bool:
     return meta is not None and is_device_array(meta)
 
 
-class ElementwiseFunction:
+class ElementwiseFunction(UfuncMethods):
     """A NumPy-ufunc-like function compiled for serial CPU, threaded CPU and CUDA.
 
     Each instance is of its own subclass, whose ``__call__`` is written out for the function's
@@ -81,7 +66,7 @@ class ElementwiseFunction:
         self.spec = spec
         self.__name__ = self.__qualname__ = spec.name
         self.__module__ = "numelu"
-        self.__doc__ = _docstring(spec)
+        self.__doc__ = docstring(spec)
         self.nin = spec.nin
         self.nout = 1
         self.nargs = spec.nin + 1
@@ -92,7 +77,7 @@ class ElementwiseFunction:
         self._ufuncs: dict[str, np.ufunc] = {}
         self._cpu_ufuncs: dict[str, np.ufunc] = {}    # the built "cpu"/"parallel" ones only
         self._default_alpha = spec.has_alpha
-        self.__signature__ = _signature(spec)
+        self.__signature__ = signature(spec)
 
     # ------------------------------------------------------------------ compiled ufuncs
 
@@ -163,14 +148,14 @@ class ElementwiseFunction:
         else:
             out = None
 
-        settings = _context_settings(_ENVIRONMENT[0]) or _config.current()
+        settings = _context_settings(_ENVIRONMENT.settings) or _config.current()
         chosen = settings.target if target is None else _config.check_target(target)
         if chosen == "cuda" or not _plain(args, out, kwargs):
             if chosen == "cuda" or (chosen == "auto" and _any_device_operand(args, out, kwargs)):
                 from numelu import _cuda
 
                 return _cuda.call(self, args, kwargs)
-            if any(map(_has_ufunc_override, args)) or (out is not None and _any_override(out)):
+            if any(map(has_ufunc_override, args)) or (out is not None and any_override(out)):
                 return self._call_other_library(args, chosen, kwargs)
 
         args, arrays = self._checked(args)
@@ -181,13 +166,14 @@ class ElementwiseFunction:
                 size = out[0].size
             else:
                 size = result_size(arrays)
-            chosen = "parallel" if size >= settings.thresholds[spec.kind] else "cpu"
+            chosen = "parallel" if size >= settings.thresholds[spec.cost] else "cpu"
         return self._ufunc(chosen)(*args, **kwargs)
 
     def _call_other_library(self, args: tuple, chosen: str, kwargs: dict):
-        """SPEC 5 rule 3: an input or ``out`` whose type overrides ``__array_ufunc__`` (Dask,
-        xarray, pandas): the genuine ufunc, so that the library keeps control."""
-        check_other_library_inputs(self.spec, args)   # SPEC 6's TypeError, not the library's
+        """Dispatch rule 3 (``docs/contract.md`` section 5): an input or ``out`` whose type
+        overrides ``__array_ufunc__`` (Dask, xarray, pandas): the genuine ufunc, so that the
+        library keeps control."""
+        check_other_library_inputs(self.spec, args)   # numelu's TypeError, not the library's
         if self.spec.alpha_rule is not None:
             self._check_alpha(args[-1])   # a bad scalar alpha is an error whatever x is
         if not kwargs and any(map(_is_device_backed_dask, args)):
@@ -211,14 +197,14 @@ class ElementwiseFunction:
         """The inputs to hand to the ufunc, and their array conversions (NumPy and Python
         scalars as they are).
 
-        Each input's dtype is checked on its array conversion (SPEC section 6: a TypeError
-        naming the function and the dtype; a ValueError for a bad scalar alpha).  NumPy is then
-        handed the caller's own object where NumPy's result depends on it -- an ndarray
-        (subclasses such as ``np.ma.MaskedArray`` and ``np.matrix`` included), a Python or NumPy
-        scalar, an array-like with ``__array_wrap__`` (a PyTorch CPU tensor) -- so NumPy picks
-        the result's type by its own rules, as for ``np.exp``; other inputs (lists, tuples,
-        array-likes without ``__array_wrap__``) are handed over converted, which NumPy would do
-        the same way, without converting them a second time.
+        Each input's dtype is checked on its array conversion (``docs/contract.md`` section 6:
+        a TypeError naming the function and the dtype; a ValueError for a bad scalar alpha).
+        NumPy is then handed the caller's own object where NumPy's result depends on it -- an
+        ndarray (subclasses such as ``np.ma.MaskedArray`` and ``np.matrix`` included), a Python
+        or NumPy scalar, an array-like with ``__array_wrap__`` (a PyTorch CPU tensor) -- so
+        NumPy picks the result's type by its own rules, as for ``np.exp``; other inputs (lists,
+        tuples, array-likes without ``__array_wrap__``) are handed over converted, which NumPy
+        would do the same way, without converting them a second time.
 
         ``names``: what the errors call each of ``args`` (a ufunc method's operands); given,
         the scalar ``alpha`` is left to the caller to check.
@@ -259,95 +245,6 @@ class ElementwiseFunction:
                     "positive": "alpha > 0"}[rule]
             raise ValueError(f"numelu.{self.spec.name} needs {need}, got alpha={alpha!r}")
 
-    # ------------------------------------------------------------------ ufunc methods
-    #
-    # outer, reduce, accumulate, reduceat and at run the genuine CPU ufunc's own method, so NumPy
-    # does everything as for any ufunc (a method that needs a binary function is NumPy's
-    # ValueError for the others, before any input is read); the dispatcher adds SPEC 6's dtype
-    # TypeError and the scalar alpha check, as for a call, and hands another library's arrays
-    # (Dask, xarray) to that library as NumPy would.
-
-    def _method_ufunc(self, method: str, target: str | None, chain: bool = False) -> np.ufunc:
-        """The genuine ufunc whose ``method`` runs: ``target=`` > ``config()`` >
-        ``NUMELU_TARGET``, "auto" being the serial one (as for another library's arrays).
-
-        ``chain``: a method that folds the function along an axis (``reduce``, ``accumulate``,
-        ``reduceat``), whose every step needs the one before: always the serial ufunc (the
-        threaded loop would split a long run of such steps over threads).
-        """
-        chosen = _config.current().target if target is None else _config.check_target(target)
-        if chosen == "cuda":
-            raise NotImplementedError(f"numelu.{self.spec.name}.{method} runs on the CPU only")
-        return self._ufunc("parallel" if chosen == "parallel" and not chain else "cpu")
-
-    def _run_method(self, ufunc: np.ufunc, method: str, args: tuple, kwargs: dict,
-                    data: dict[int, str], alpha: int | None = None) -> Any:
-        """``ufunc.<method>(*args, **kwargs)`` after SPEC 6's checks of the operands at the
-        positions ``data`` (position -> name for the error) and of a scalar alpha at ``alpha``."""
-        positions = [p for p in data if p < len(args)]
-        operands = tuple(args[p] for p in positions)
-        names = [data[p] for p in positions]
-        run = getattr(ufunc, method)
-        if any(map(_has_ufunc_override, operands)) or _any_override(kwargs.get("out")):
-            check_other_library_inputs(self.spec, operands, names)
-            if alpha is not None and alpha < len(args) and self.spec.alpha_rule is not None:
-                self._check_alpha(args[alpha])
-            if method == "outer" and _only_dask_overrides(operands):
-                return _dask_outer(ufunc, operands, kwargs)
-            return run(*args, **kwargs)
-        passed = list(args)
-        for position, value in zip(positions, self._checked(operands, names)[0], strict=True):
-            passed[position] = value
-        if alpha is not None and alpha < len(args) and self.spec.alpha_rule is not None:
-            self._check_alpha(passed[alpha])
-        return run(*passed, **kwargs)
-
-    def outer(self, *args: Any, target: str | None = None, **kwargs: Any):
-        """``outer(A, B, /, **kwargs)`` as on a NumPy ufunc (:meth:`numpy.ufunc.outer`): the
-        function of every pair of elements of ``A`` and ``B``."""
-        ufunc = self._method_ufunc("outer", target)
-        if self.spec.nin != 2 or len(args) != 2:
-            return ufunc.outer(*args, **kwargs)     # NumPy's own error, before any input is read
-        return self._run_method(ufunc, "outer", args, kwargs, dict(enumerate(self.spec.inputs)),
-                                alpha=1)
-
-    def _fold(self, method: str, args: tuple, kwargs: dict, target: str | None) -> Any:
-        """``reduce``, ``accumulate`` or ``reduceat``: the operand ``array`` (by position or
-        keyword) is checked as an input is."""
-        ufunc = self._method_ufunc(method, target, chain=True)
-        if self.spec.nin != 2:
-            return getattr(ufunc, method)(*args, **kwargs)     # NumPy's ValueError
-        if not args and "array" in kwargs:
-            args = (kwargs.pop("array"),)
-        return self._run_method(ufunc, method, args, kwargs, {0: "array"})
-
-    def reduce(self, *args: Any, target: str | None = None, **kwargs: Any):
-        """``reduce(array, axis=0, dtype=None, out=None, keepdims=False, initial=<no value>,
-        where=True)`` as on a NumPy ufunc (:meth:`numpy.ufunc.reduce`): the function applied
-        along ``axis`` in order, ``f(f(a0, a1), a2)...``, the running result as the first input
-        (binary functions only; no identity, so an empty axis needs ``initial``)."""
-        return self._fold("reduce", args, kwargs, target)
-
-    def accumulate(self, *args: Any, target: str | None = None, **kwargs: Any):
-        """``accumulate(array, axis=0, dtype=None, out=None)`` as on a NumPy ufunc
-        (:meth:`numpy.ufunc.accumulate`): every intermediate result of :meth:`reduce`."""
-        return self._fold("accumulate", args, kwargs, target)
-
-    def reduceat(self, *args: Any, target: str | None = None, **kwargs: Any):
-        """``reduceat(array, indices, axis=0, dtype=None, out=None)`` as on a NumPy ufunc
-        (:meth:`numpy.ufunc.reduceat`): :meth:`reduce` over the slices that ``indices`` start."""
-        return self._fold("reduceat", args, kwargs, target)
-
-    def at(self, *args: Any, target: str | None = None) -> None:
-        """``at(a, indices, b=None, /)`` as on a NumPy ufunc (:meth:`numpy.ufunc.at`): ``a``
-        updated in place at ``indices`` (repeated indices applied once each, in order), with
-        ``b`` as the second input of a binary function."""
-        ufunc = self._method_ufunc("at", target)
-        if self.spec.nin > 2 or len(args) != self.spec.nin + 1:
-            return ufunc.at(*args)              # NumPy's own error, before any input is read
-        inputs = self.spec.inputs
-        return self._run_method(ufunc, "at", args, {}, {0: inputs[0], 2: inputs[-1]}, alpha=2)
-
     def __repr__(self) -> str:
         return f"<numelu function {self.spec.name!r} ({', '.join(self.spec.inputs)})>"
 
@@ -371,91 +268,10 @@ def _plain(args: tuple, out: Any, kwargs: dict) -> bool:
     return type(kwargs.get("where")) in HOST_TYPES
 
 
-def _any_override(out: Any) -> bool:
-    outs = out if isinstance(out, tuple) else (out,)
-    return any(map(_has_ufunc_override, outs))
-
-
 def _any_device_operand(args: tuple, out: Any, kwargs: dict) -> bool:
-    """SPEC 5 rule 2: a device array among the inputs, ``out`` (an array or a tuple) or
-    ``where=`` (the CUDA path then refuses host arrays beside it, with its "mixed" error)."""
+    """Dispatch rule 2 (``docs/contract.md`` section 5): a device array among the inputs,
+    ``out`` (an array or a tuple) or ``where=`` (the CUDA path then refuses host arrays beside
+    it, with its "mixed" error)."""
     outs = out if isinstance(out, tuple) else (out,)
     return (any(map(is_device_array, args)) or any(map(is_device_array, outs))
             or is_device_array(kwargs.get("where")))
-
-
-def _only_dask_overrides(values: tuple) -> bool:
-    """True if every one of ``values`` that overrides ``__array_ufunc__`` is a Dask array (Dask
-    is not imported to find out)."""
-    dask_array = sys.modules.get("dask.array")
-    return dask_array is not None and all(
-        isinstance(v, dask_array.Array) for v in values if _has_ufunc_override(v))
-
-
-def _dask_outer(ufunc: np.ufunc, operands: tuple, kwargs: dict) -> Any:
-    """``ufunc.outer`` of Dask arrays, lazy, block by block: what Dask gives for NumPy's own
-    ufuncs (``np.add.outer(dask_array, x)``).  Dask's ``__array_ufunc__`` refuses ufuncs that
-    NumPy does not define (it looks them up by name), so its recipe is followed here."""
-    import dask.array
-
-    if "out" in kwargs:
-        raise ValueError("`out` kwarg not supported")       # Dask's answer for NumPy's ufuncs
-    a, b = (dask.array.asarray(value) for value in operands)
-    function = functools.partial(ufunc.outer, **kwargs) if kwargs else ufunc.outer
-    dtype = function(np.empty((0,) * a.ndim, a.dtype), np.empty((0,) * b.ndim, b.dtype)).dtype
-    index = tuple(range(a.ndim + b.ndim))
-    return dask.array.blockwise(function, index, a, index[:a.ndim], b, index[a.ndim:],
-                                dtype=dtype, token=f"{ufunc.__name__}.outer")
-
-
-def _signature(spec: FunctionSpec) -> inspect.Signature:
-    """``(x, /, alpha=1.0, out=None, *, where=True, ..., target=None)``, as ``help()`` shows:
-    the data inputs positional only, as a NumPy ufunc's; ``alpha`` by position or by keyword,
-    as in PyTorch (the generated ``__call__``, ``_fast_path``, takes it both ways)."""
-    Parameter = inspect.Parameter
-    inputs = [Parameter(name, Parameter.POSITIONAL_OR_KEYWORD, default=1.0) if name == "alpha"
-              else Parameter(name, Parameter.POSITIONAL_ONLY) for name in spec.inputs]
-    keyword = Parameter.KEYWORD_ONLY
-    options = [Parameter("out", Parameter.POSITIONAL_OR_KEYWORD, default=None)]
-    options += [Parameter(name, keyword, default=default) for name, default in (
-        ("where", True), ("casting", "same_kind"), ("order", "K"), ("dtype", None),
-        ("target", None))]
-    return inspect.Signature(inputs + options)
-
-
-def _docstring(spec: FunctionSpec) -> str:
-    params = {
-        "x": "x : array_like\n    Input (real; integers and bool are cast as NumPy casts them).",
-        "y": "y : array_like\n    The output of the forward function.",
-        "grad": "grad : array_like\n    The incoming gradient (of the loss with respect to the output).",
-        "alpha": "alpha : array_like, optional\n    The ELU/CELU parameter (default 1.0); a scalar "
-                 "or an array broadcast against the other inputs.",
-    }
-    inputs = ", ".join([name for name in spec.inputs if name != "alpha"] + ["/"]
-                       + (["alpha=1.0"] if spec.has_alpha else []))
-    lines = [
-        f"{spec.name}({inputs}, out=None, *, where=True, casting='same_kind', "
-        f"order='K', dtype=None, target=None)",
-        "",
-        f"Elementwise ``{spec.math}``.",
-        "",
-        "A NumPy ufunc compiled by Numba (loops for float16, float32 and float64).",
-        "",
-        "Parameters",
-        "----------",
-        *[params[name] for name in spec.inputs],
-        "out, where, casting, order, dtype\n    As for any NumPy ufunc.",
-        "target : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Where to run; 'auto' "
-        "(default) picks CUDA for device arrays, threads for large arrays.",
-        "",
-        "Returns",
-        "-------",
-        "ndarray or scalar (or the caller's array type for CUDA and __array_ufunc__ inputs)",
-    ]
-    scalar_doc = getattr(spec.formula, "__doc__", "") or ""
-    notes = [line.strip() for line in scalar_doc.strip().splitlines()[1:] if line.strip()]
-    if notes:
-        lines += ["", "Notes", "-----", *notes]
-    if spec.example:
-        lines += ["", "Examples", "--------", ">>> import numelu", spec.example]
-    return "\n".join(lines) + "\n"

@@ -1,46 +1,25 @@
 """The dispatcher's fast path: a ``__call__`` generated per function, for the common call.
 
-A 100-element call is dominated by fixed costs, not by arithmetic: a bare NumPy ufunc call
-(``np.negative(x, out=out)``) takes about 0.27 us here, and a Python-level ``__call__`` alone
-adds about 0.3 us.  So each public function gets a ``__call__`` written out for its own
-inputs (``elu(x, /, alpha=1.0, ...)``, ``elu_backward(grad, x, /, alpha=1.0, ...)``): no
-``*args`` tuple to walk, no per-call tables.  ``alpha`` may be passed by position or, as in
-PyTorch, by keyword (``elu(x, alpha=0.5)``); the data inputs are positional only, as a NumPy
-ufunc's are.  It handles exactly the common case
-
-* every data input an exact ``numpy.ndarray`` of a real dtype (float, integer, bool),
-* ``alpha`` missing, a positive Python ``float`` or an ndarray with at least one dimension,
-* no keyword but ``alpha=``, ``out=`` (an exact ``ndarray``) and ``target=`` ("auto", "cpu",
-  "parallel"),
-
-and calls the serial or threaded ufunc directly.  Scalar calls (``elu(-1.0)``,
-``elu_backward(0.5, -1.0, 2.0)``) are fast too: every data input a Python float, int or bool or a
-NumPy scalar of a real dtype, no ``out=``, the same ``alpha`` and keywords; the ufunc returns the
-NumPy scalar it returns for them.  Every other call (other array types, arrays mixed with
-scalars, CUDA, ``where=``/``dtype=``/..., errors) goes to the general path,
-``ElementwiseFunction._call``, which applies the same rules in full.
-
-Serial or threaded is decided by the result's size: ``out``'s where given (inputs broadcast
-into it); without ``out``, the largest input's, unless inputs of different shapes may broadcast
-together to the threshold (only where that size's square reaches it: a shape comparison then).
-
-One more fixed cost is avoided: NumPy converts a Python float operand to an array on every call
-(about 0.2 us).  When the data inputs are all float32 or all float64, the scalar ``alpha`` is
-passed as a cached read-only 0-d array of that dtype instead.  The result is identical: NEP 50
-casts a Python float to the other operands' float dtype, which is exactly the cached value, and
-the same loop runs.
+A 100-element call is dominated by fixed costs, so each function gets a ``__call__`` written
+out for its own inputs (``elu(x, /, alpha=1.0, ...)``): no ``*args`` tuple to walk, and
+Python's own argument errors name the function.  It handles exact ``ndarray`` data of a real
+dtype (or real scalars), ``alpha`` missing, a positive Python float or an alpha array, and no
+keyword but ``alpha=``, ``out=`` (an ``ndarray``) and ``target=`` ("auto", "cpu", "parallel"),
+and calls the serial or threaded ufunc by the result's size; everything else goes to the
+general path, ``ElementwiseFunction._call``.  A scalar ``alpha`` is passed as a cached 0-d array
+of the data's float dtype, saving NumPy's conversion (the same value by NEP 50, the same loop).
+A plain function taking ``*args`` was measured slower (CHANGELOG.md), hence the generator.
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 
 import numpy as np
 
 from numelu import _config
+from numelu._functions import FunctionSpec
 from numelu._operands import result_size
-from numelu._table import FunctionSpec
 
 #: dtype characters the fast path accepts for data inputs: bool, integers, float16/32/64.
 FAST_CHARS = frozenset("?bBhHiIlLqQefd")
@@ -103,104 +82,6 @@ def weak_alpha(alpha: float, cache: AlphaCache) -> np.ndarray | float:
     return value
 
 
-_TEMPLATE = '''\
-def __call__(self, {params}*more, out=_MISSING, target=None, **kwargs):
-    if out is _MISSING:
-        if type({first}) is _ndarray and not kwargs and not more:
-{array_body}
-        elif type({first}) in _SCALAR_CACHES and not kwargs and not more:
-{scalar_body}
-    elif type(out) is _ndarray and type({first}) is _ndarray and not kwargs and not more:
-{out_body}
-    # everything else, with the caller's own arguments
-    return self._call({given}(({params_tuple}), more, kwargs), out, target, kwargs)
-'''
-
-#: The body for array inputs (``{size}``: the result's size, or a bound from below).
-_ARRAY_BODY = '''\
-dtype = {first}.dtype
-cache = _DTYPE_CACHES.get(dtype)      # None: not a dtype for the fast path
-size = {size}
-{others}{alpha}
-if cache is not None:
-    settings = _context_settings(_ENVIRONMENT[0]) or _settings()
-    chosen = settings.target if target is None else target
-    if chosen == "auto":
-{choose}
-    ufunc = self._cpu_ufuncs.get(chosen)      # None: not built yet, or not a CPU target
-    if ufunc is not None:
-        return ufunc({arguments})
-'''
-
-#: The body for scalar inputs: ``{others}`` are the scalar checks.
-_SCALAR_BODY = _ARRAY_BODY.replace(
-    "dtype = {first}.dtype\ncache = _DTYPE_CACHES.get(dtype)      # None: not a dtype for the "
-    "fast path\n", "cache = _SCALAR_CACHES[type({first})]\n")
-
-#: Serial or threaded by the result's size (with ``out``, or a scalar call: ``size`` is it).
-_CHOOSE = '''\
-chosen = "parallel" if size >= settings.thresholds[{kind!r}] else "cpu"
-'''
-
-#: Without ``out``: ``size`` is the largest input's; inputs of different shapes may broadcast
-#: together beyond it, which matters only where its square reaches the threshold (three inputs
-#: broadcasting together from under sqrt(threshold) elements each are not looked for).
-_CHOOSE_BROADCAST = '''\
-if size < settings.square_roots[{kind!r}]:
-    chosen = "cpu"
-else:
-    threshold = settings.thresholds[{kind!r}]
-    if size < threshold:
-        size = {exact_size}
-    chosen = "parallel" if size >= threshold else "cpu"
-'''
-
-_OTHER = '''\
-if type({name}) is _ndarray and {name}.dtype is dtype:     # the common case
-    if {name}.size > size:
-        size = {name}.size
-elif type({name}) is _ndarray and {name}.dtype.char in _FAST_CHARS:
-    if {name}.size > size:
-        size = {name}.size
-    if cache is not None:
-        cache = _NO_CACHE       # mixed dtypes: alpha stays a Python float
-else:
-    cache = None
-'''
-
-#: With ``out``: the same checks, no sizes (``out``'s is the result's).
-_OTHER_OUT = _OTHER.replace(
-    "    if {name}.size > size:\n        size = {name}.size\n", "").replace(
-    "# the common case\nelif", "# the common case\n    pass\nelif")
-
-_SCALAR_OTHER = '''\
-if type({name}) in _SCALAR_CACHES:
-    if _SCALAR_CACHES[type({name})] is not cache and cache is not None:
-        cache = _NO_CACHE       # e.g. a Python float beside np.float32: alpha as given
-else:
-    cache = None
-'''
-
-_ALPHA = '''\
-if alpha is _MISSING:
-    if cache is not None:
-        fast_alpha = cache.one                          # 1.0, as NumPy would use it
-elif type(alpha) is float and alpha > 0.0:              # valid for every alpha rule
-    if cache is not None:
-        fast_alpha = cache.get(alpha)
-        if fast_alpha is None:
-            fast_alpha = _weak_alpha(alpha, cache)
-elif type(alpha) is _ndarray and alpha.ndim and alpha.dtype.char in _FAST_CHARS:
-    fast_alpha = alpha
-    if alpha.size > size:
-        size = alpha.size
-else:
-    cache = None
-'''
-
-_ALPHA_OUT = _ALPHA.replace("    if alpha.size > size:\n        size = alpha.size\n", "    pass\n")
-
-
 def _given(values: tuple, more: tuple, kwargs: dict) -> tuple:
     """The positional arguments the caller actually passed."""
     if values[-1] is not _config.MISSING:          # all of them (the usual case)
@@ -228,41 +109,145 @@ def _given_alpha(values: tuple, more: tuple, kwargs: dict) -> tuple:
     return (*given, alpha, *more)
 
 
+def _data_checks(first: str, others: list[str], count_size: bool) -> list[str]:
+    """Array inputs: ``cache`` (the alpha cache of ``first``'s dtype, None if the call is not
+    for the fast path) and, where ``count_size``, ``size`` (the largest input's)."""
+    lines = [f"dtype = {first}.dtype",
+             "cache = _DTYPE_CACHES.get(dtype)      # None: not a dtype for the fast path"]
+    if count_size:
+        lines.append(f"size = {first}.size")
+    grow = ["    if {name}.size > size:", "        size = {name}.size"] if count_size else []
+    for name in others:
+        template = [
+            "if type({name}) is _ndarray and {name}.dtype is dtype:     # the common case",
+            *(grow or ["    pass"]),
+            "elif type({name}) is _ndarray and {name}.dtype.char in _FAST_CHARS:",
+            *grow,
+            "    if cache is not None:",
+            "        cache = _NO_CACHE       # mixed dtypes: alpha stays a Python float",
+            "else:",
+            "    cache = None",
+        ]
+        lines += [line.format(name=name) for line in template]
+    return lines
+
+
+def _scalar_checks(first: str, others: list[str]) -> list[str]:
+    """Scalar inputs: ``cache`` as in :func:`_data_checks`; ``size`` is 1."""
+    lines = [f"cache = _SCALAR_CACHES[type({first})]", "size = 1"]
+    for name in others:
+        lines += [
+            f"if type({name}) in _SCALAR_CACHES:",
+            f"    if _SCALAR_CACHES[type({name})] is not cache and cache is not None:",
+            "        cache = _NO_CACHE       # e.g. a Python float beside np.float32: alpha as given",
+            "else:",
+            "    cache = None",
+        ]
+    return lines
+
+
+def _alpha_checks(count_size: bool) -> list[str]:
+    """``fast_alpha``: the default 1.0 or a positive Python float as a cached 0-d array of the
+    data's dtype, or an alpha array as given (counted in ``size`` where ``count_size``)."""
+    return [
+        "if alpha is _MISSING:",
+        "    if cache is not None:",
+        "        fast_alpha = cache.one                          # 1.0, as NumPy would use it",
+        "elif type(alpha) is float and alpha > 0.0:              # valid for every alpha rule",
+        "    if cache is not None:",
+        "        fast_alpha = cache.get(alpha)",
+        "        if fast_alpha is None:",
+        "            fast_alpha = _weak_alpha(alpha, cache)",
+        "elif type(alpha) is _ndarray and alpha.ndim and alpha.dtype.char in _FAST_CHARS:",
+        "    fast_alpha = alpha",
+        *(["    if alpha.size > size:", "        size = alpha.size"] if count_size else []),
+        "else:",
+        "    cache = None",
+    ]
+
+
+def _choice(spec: FunctionSpec, broadcast_size: str | None) -> list[str]:
+    """``chosen``, for target "auto": serial or threaded by ``size``.  ``broadcast_size``: the
+    exact result size where ``size`` is only the largest input's; inputs of different shapes
+    may broadcast together beyond it, which matters only where its square reaches the
+    threshold (three inputs broadcasting from under sqrt(threshold) each are not looked for)."""
+    cost = repr(spec.cost)
+    if broadcast_size is None:
+        return [f"chosen = \"parallel\" if size >= settings.thresholds[{cost}] else \"cpu\""]
+    return [
+        f"if size < settings.square_roots[{cost}]:",
+        "    chosen = \"cpu\"",
+        "else:",
+        f"    threshold = settings.thresholds[{cost}]",
+        "    if size < threshold:",
+        f"        size = {broadcast_size}",
+        "    chosen = \"parallel\" if size >= threshold else \"cpu\"",
+    ]
+
+
+def _run(choice: list[str], arguments: str) -> list[str]:
+    """Call the serial or threaded ufunc, where the checks left a ``cache`` and it is built."""
+    return [
+        "if cache is not None:",
+        "    settings = _context_settings(_ENVIRONMENT.settings) or _settings()",
+        "    chosen = settings.target if target is None else target",
+        "    if chosen == \"auto\":",
+        *("        " + line for line in choice),
+        "    ufunc = self._cpu_ufuncs.get(chosen)      # None: not built yet, or not a CPU target",
+        "    if ufunc is not None:",
+        f"        return ufunc({arguments})",
+    ]
+
+
+def _indent(depth: int, lines: list[str]) -> list[str]:
+    return [" " * depth + line for line in lines]
+
+
+def _broadcast_size(spec: FunctionSpec, first: str) -> str | None:
+    """The expression of the exact result size without ``out`` (None for one input)."""
+    rest = [name for name in spec.inputs if name != first]
+    if not rest:
+        return None
+    same = " and ".join(f"(type({name}) is not _ndarray or {name}.shape == {first}.shape)"
+                        for name in rest)
+    return f"{first}.size if {same} else _result_size(({', '.join([first, *rest])}))"
+
+
 def call_source(spec: FunctionSpec) -> str:
-    """The Python source of ``spec``'s ``__call__`` (see the module docstring)."""
+    """The Python source of ``spec``'s ``__call__`` (see the module docstring): three cases
+    (arrays, scalars, arrays with ``out``), each checks then the ufunc call; else the general
+    path with the caller's own arguments."""
     data = [name for name in spec.inputs if name != "alpha"]
     first, others = data[0], data[1:]
     params = ", ".join([first, *(f"{name}=_MISSING" for name in others)]) + ", /, "
     if spec.has_alpha:
         params += "alpha=_MISSING, "
-    arrays = [name for name in spec.inputs if name != first]
-    exact_size = f"{first}.size"
-    if arrays:
-        same = " and ".join(f"(type({name}) is not _ndarray or {name}.shape == {first}.shape)"
-                            for name in arrays)
-        exact_size += f" if {same} else _result_size(({', '.join([first, *arrays])}))"
     arguments = ", ".join("fast_alpha" if name == "alpha" else name for name in spec.inputs)
-    alpha, alpha_out = (_ALPHA, _ALPHA_OUT) if spec.has_alpha else ("", "")
-
-    def body(template: str, size: str, other: str, alpha: str, choose: str, call: str,
-             depth: int) -> str:
-        code = template.format(
-            first=first, size=size, others="".join(other.format(name=name) for name in others),
-            alpha=alpha, arguments=call,
-            choose=textwrap.indent(choose.format(kind=spec.kind, exact_size=exact_size), " " * 8))
-        return textwrap.indent(code, " " * depth).rstrip("\n")
-
-    no_out_choose = _CHOOSE_BROADCAST if arrays else _CHOOSE
-    return _TEMPLATE.format(
-        params=params, first=first,
-        array_body=body(_ARRAY_BODY, f"{first}.size", _OTHER, alpha, no_out_choose, arguments,
-                        12),
-        scalar_body=body(_SCALAR_BODY, "1", _SCALAR_OTHER, alpha, _CHOOSE, arguments, 12),
-        out_body=body(_ARRAY_BODY, "out.size      # the result's size: inputs broadcast to it",
-                      _OTHER_OUT, alpha_out, _CHOOSE, arguments + ", out", 8),
-        given="_given_alpha" if spec.has_alpha else "_given",
-        params_tuple=", ".join(spec.inputs) + ("," if spec.nin == 1 else ""),
-    )
+    alpha = _alpha_checks(count_size=True) if spec.has_alpha else []
+    plain = _choice(spec, None)
+    arrays = (_data_checks(first, others, count_size=True) + alpha
+              + _run(_choice(spec, _broadcast_size(spec, first)), arguments))
+    scalars = _scalar_checks(first, others) + alpha + _run(plain, arguments)
+    with_out = (_data_checks(first, others, count_size=False)
+                + ["size = out.size      # the result's size: inputs broadcast to it"]
+                + (_alpha_checks(count_size=False) if spec.has_alpha else [])
+                + _run(plain, arguments + ", out"))
+    given = "_given_alpha" if spec.has_alpha else "_given"
+    values = ", ".join(spec.inputs) + ("," if spec.nin == 1 else "")
+    simple = "not kwargs and not more"
+    lines = [
+        f"def __call__(self, {params}*more, out=_MISSING, target=None, **kwargs):",
+        "    if out is _MISSING:",
+        f"        if type({first}) is _ndarray and {simple}:",
+        *_indent(12, arrays),
+        f"        elif type({first}) in _SCALAR_CACHES and {simple}:",
+        *_indent(12, scalars),
+        f"    elif type(out) is _ndarray and type({first}) is _ndarray and {simple}:",
+        *_indent(8, with_out),
+        "    # everything else, with the caller's own arguments",
+        f"    return self._call({given}(({values}), more, kwargs), out, target, kwargs)",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def make_call(spec: FunctionSpec) -> Callable:

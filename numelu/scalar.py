@@ -1,24 +1,13 @@
 """The scalar formulas of numelu, written once and used by every target.
 
-Each function here is a plain Python function that Numba can also compile (``register_jitable``):
-call it from Python, from your own ``@numba.njit`` code, or from ``@numba.cuda.jit`` kernels.  On
-the CPU, ``exp``/``expm1`` compile to numelu's vectorisable kernels; on CUDA to libdevice's.
-
-Every formula is compiled with ``forceinline`` (LLVM's ``alwaysinline``): a loop over a formula
-vectorises only when the whole formula is inlined into it.
-
-Arguments are promoted to one float type as NumPy promotes them (float32 with float64 or an
-int64: float64; in plain Python a Python float beside a NumPy float takes its type, NEP 50);
-integers and bools alone are taken as float64.
-
-The CELU formulas run over CELU's whole domain: a negative alpha makes ``x / alpha`` positive,
-past exp's own overflow where |alpha| < 1 brings the product back into range.  The compiled
-ufuncs run fast twins of them (``FAST``) that return inf early there, and compute those few
-results again with these.
-
-Branches are written as selects over values computed for every input (the exp is evaluated on a
-clamped argument), so that LLVM can vectorise a loop over them, and so that NaN propagates:
-a NaN input takes neither the ``x > 0`` nor the ``x <= 0`` branch and comes out as itself.
+Each is a plain Python function that Numba can also compile (``register_jitable``, inlined by
+LLVM so that a loop over it vectorises): call it from Python, from your own ``@numba.njit`` code
+or from ``@numba.cuda.jit`` kernels; ``exp``/``expm1`` compile to numelu's vectorisable kernels
+on the CPU and to libdevice on CUDA.  Arguments are promoted as NumPy promotes them (NEP 50;
+integers and bools alone as float64).  Branches are selects over values computed for every
+input (the exp on a clamped argument), so that loops vectorise and a NaN comes out as itself.
+The CELU formulas cover CELU's whole domain (a negative alpha makes ``x / alpha`` positive); the
+ufuncs run fast twins (``FAST``) and compute again the few results those leave inf.
 
 Example::
 
@@ -42,7 +31,10 @@ import numpy as np
 from numba import types
 from numba.core.extending import overload, register_jitable
 
-from numelu._mathfn import (
+# the compiled implementations of the stubs, registered on import (no numba.cuda imported)
+from numelu import _math_cpu  # noqa: F401
+from numelu._cuda import math_overloads  # noqa: F401
+from numelu._math_stubs import (
     exp_hilo,
     exp_hilo_wide,
     fma,
@@ -264,7 +256,7 @@ def _named(function, name: str):
 
 # The public formulas run on the wide kernels: exact over CELU's whole domain in a user's own
 # compiled code.  The ufunc loops run the fast twins and recompute with these the few results
-# the fast ones leave inf early (``WIDE``, ``_table.FunctionSpec.exact``).
+# the fast ones leave inf early (``WIDE``, ``_functions.FunctionSpec.exact``).
 celu = _named(_celu_with(scaled_expm1_hilo_wide), "celu")
 _celu_fast = _named(_celu_with(scaled_expm1_hilo), "_celu_fast")
 
@@ -371,6 +363,6 @@ celu_backward = _named(_celu_backward_with(celu_derivative), "celu_backward")
 _celu_backward_fast = _named(_celu_backward_with(_celu_derivative_fast), "_celu_backward_fast")
 
 #: The fast twins of the public CELU formulas, by name: what the compiled ufunc loops run
-#: (``_table``); a non-finite result from finite inputs is computed again with the public one.
+#: (``_functions``); a non-finite result from finite inputs is computed again with the public one.
 FAST = {"celu": _celu_fast, "celu_derivative": _celu_derivative_fast,
         "celu_backward": _celu_backward_fast}

@@ -91,7 +91,7 @@ def test_every_kernel_compiles_to_ptx():
 
 
 def test_import_numelu_does_not_import_numba_cuda():
-    code = ("import sys, numelu, numelu.scalar, numelu._cuda_math; "
+    code = ("import sys, numelu, numelu.scalar, numelu._cuda.math_overloads; "
             "bad = [m for m in ('numba.cuda', 'numba_cuda', 'cupy', 'torch') if m in sys.modules]; "
             "assert not bad, bad")
     result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
@@ -104,8 +104,8 @@ def test_missing_numba_cuda_is_reported(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "numba_cuda" else real(name, *a))
-    monkeypatch.setattr(_cuda, "_ready", [])
-    monkeypatch.setattr(_cuda, "simulating", lambda: False)
+    monkeypatch.setattr(_cuda.availability, "found_usable", False)
+    monkeypatch.setattr(_cuda.availability, "simulating", lambda: False)
     reason = _cuda.unavailable_reason()
     assert "numba-cuda is not installed" in reason
     assert 'pip install "numelu[cuda13]"' in reason and '"numelu[cuda12]"' in reason
