@@ -11,7 +11,7 @@ from __future__ import annotations
 from numelu import scalar
 from numelu._config import config
 from numelu._dispatch import ElementwiseFunction
-from numelu._table import BY_NAME, FUNCTIONS
+from numelu._functions import BY_NAME, FUNCTIONS
 from numelu._version import __version__
 from numelu.scalar import SELU_ALPHA, SELU_SCALE
 

@@ -8,7 +8,7 @@ import ctypes
 import threading
 
 from numelu import _precompiled
-from numelu._table import FunctionSpec
+from numelu._functions import FunctionSpec
 
 _lock = threading.Lock()
 _choice: dict[str, object] = {}

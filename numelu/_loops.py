@@ -59,11 +59,11 @@ from numelu._fpenv import (
     restore_fp_flags,
     save_fp_flags,
 )
+from numelu._functions import FunctionSpec
 from numelu._half import float_to_half, half_to_float, native_half
 from numelu._pointers import ACCESSORS, address_of, load_word
 from numelu._safety import leave_parallel_region, try_enter_parallel_region
 from numelu._sources import kernel_fingerprint
-from numelu._table import FunctionSpec
 
 LOOP_SIGNATURE = types.void(
     types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp),

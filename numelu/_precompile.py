@@ -50,7 +50,7 @@ def compile_pieces() -> dict[str, object]:
     """Every piece a precompiled library holds, compiled in this process: manifest key ->
     Numba ``CFunc`` (keys as :mod:`numelu._precompiled` reads them)."""
     from numelu import _loops
-    from numelu._table import FUNCTIONS
+    from numelu._functions import FUNCTIONS
 
     pieces: dict[str, object] = {}
     for spec in FUNCTIONS:

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).parent
 NOT_IN_KERNELS = frozenset({
     "__init__.py", "__main__.py", "_accuracy.py", "_config.py", "_dispatch.py",
     "_docstrings.py", "_fast_path.py", "_gate.py", "_info.py", "_isa.py", "_kernels.py",
-    "_operands.py", "_precompiled.py", "_reference.py", "_sources.py", "_table.py", "_ufunc.py",
+    "_operands.py", "_precompiled.py", "_reference.py", "_sources.py", "_ufunc.py",
     "_ufunc_methods.py", "_ufuncs_cpu.py", "_ufuncs_parallel.py", "_version.py",
 })
 
