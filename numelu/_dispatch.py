@@ -48,6 +48,19 @@ def _is_device_backed_dask(value: Any) -> bool:
     return meta is not None and is_device_array(meta)
 
 
+class _Docstring:
+    """A function's docstring, written on first read: it quotes the scalar formula's notes, and
+    importing the formulas imports Numba, which ``import numelu`` must not."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self._spec, self._text = spec, None
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        if self._text is None:
+            self._text = docstring(self._spec)
+        return self._text
+
+
 class ElementwiseFunction(UfuncMethods):
     """A NumPy-ufunc-like function compiled for serial CPU, threaded CPU and CUDA.
 
@@ -59,14 +72,13 @@ class ElementwiseFunction(UfuncMethods):
     def __new__(cls, spec: FunctionSpec) -> ElementwiseFunction:
         specialised = type(cls.__name__, (cls,), {
             "__call__": _fast_path.make_call(spec), "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+            "__qualname__": cls.__qualname__, "__doc__": _Docstring(spec)})
         return super().__new__(specialised)
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
         self.__name__ = self.__qualname__ = spec.name
         self.__module__ = "numelu"
-        self.__doc__ = docstring(spec)
         self.nin = spec.nin
         self.nout = 1
         self.nargs = spec.nin + 1

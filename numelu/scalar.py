@@ -33,6 +33,7 @@ from numba.core.extending import overload, register_jitable
 
 # the compiled implementations of the stubs, registered on import (no numba.cuda imported)
 from numelu import _math_cpu  # noqa: F401
+from numelu._constants import SELU_ALPHA, SELU_ALPHA_DECIMAL, SELU_SCALE, SELU_SCALE_DECIMAL
 from numelu._cuda import math_overloads  # noqa: F401
 from numelu._math_stubs import (
     exp_hilo,
@@ -55,14 +56,6 @@ __all__ = [
     "elu_derivative_from_output", "selu", "selu_backward", "selu_derivative",
     "selu_derivative_from_output",
 ]
-
-#: SELU's alpha and scale (Klambauer et al. 2017) to 32 significant digits, as PyTorch uses them.
-SELU_ALPHA_DECIMAL = "1.6732632423543772848170429916717"
-SELU_SCALE_DECIMAL = "1.0507009873554804934193349852946"
-#: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
-SELU_ALPHA = float(SELU_ALPHA_DECIMAL)
-#: SELU's scale (Klambauer et al. 2017), as PyTorch uses it.
-SELU_SCALE = float(SELU_SCALE_DECIMAL)
 
 
 def _nearest(exact: Fraction) -> tuple[float, float]:
