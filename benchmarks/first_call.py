@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--jit", action="store_true")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMELU_KERNELS")}
+    env = dict(os.environ)
     kernels = subprocess.run([args.python, "-c", "from numelu import _kernels; "
                               "print(_kernels.choice()[1])"], env=env, capture_output=True,
                              text=True, check=True).stdout.strip()

@@ -29,6 +29,8 @@ class FunctionSpec:
     #: array alpha) that is a division by zero, reported as NumPy reports it (``_loops``).
     divides_by_alpha: bool = False
     example: str = ""
+    #: What the user must know beyond the formula (the docstring's Notes section).
+    notes: str = ""
 
     @property
     def formula(self) -> Callable:
@@ -84,12 +86,20 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  example=">>> numelu.celu_derivative([-1.0, 0.0, 2.0], 2.0)\narray([0.60653066, 1.        , 1.        ])"),
     FunctionSpec("elu_derivative_from_output", ("y", "alpha"),
                  "1 if y > 0 else y + alpha", cost="cheap", alpha_rule="nonnegative",
+                 notes="Needs ``alpha >= 0``.  Exact where ``y + alpha`` is; returns 0 once ``y`` "
+                       "has rounded to ``-alpha`` (x below about -17.3 in float32, -37.4 in "
+                       "float64, for alpha = 1), where ``elu_derivative(x)`` still has its true "
+                       "tiny value.",
                  example=">>> numelu.elu_derivative_from_output([-0.5, 0.0, 2.0], 1.0)\narray([0.5, 1. , 1. ])"),
     FunctionSpec("selu_derivative_from_output", ("y",),
                  "SELU_SCALE if y > 0 else y + SELU_SCALE * SELU_ALPHA", cost="cheap",
+                 notes="Returns 0 once ``y`` has rounded to ``-SELU_SCALE*SELU_ALPHA`` (very "
+                       "negative x).",
                  example=">>> numelu.selu_derivative_from_output([-1.0, 0.0, 2.0])\narray([0.75809934, 1.75809934, 1.05070099])"),
     FunctionSpec("celu_derivative_from_output", ("y", "alpha"),
                  "1 if y > 0 else y / alpha + 1", cost="cheap", alpha_rule="positive",
+                 notes="Needs ``alpha > 0``.  Returns 0 once ``y`` has rounded to ``-alpha`` "
+                       "(very negative x).",
                  divides_by_alpha=True,
                  example=">>> numelu.celu_derivative_from_output([-0.5, 0.0, 2.0], 2.0)\narray([0.75, 1.  , 1.  ])"),
     FunctionSpec("elu_backward", ("grad", "x", "alpha"),
