@@ -84,7 +84,13 @@ echo "numelu GPU check: $(date -u +%FT%TZ), $ROOT -> $OUT$( [ $DRY = 1 ] && echo
 
 # -- optional wheels (Dask for the CuPy-backed Dask test), never from the network
 if [ -n "$WHEELS" ]; then
-    run_phase "wheels" 120 "$PY" -m pip install --no-index --find-links "$WHEELS" "dask[array]"
+    # only what is missing is installed; an "externally managed" system Python (PEP 668) is
+    # told that this is meant
+    run_phase "wheels" 120 bash -c '
+        "$0" -m pip install --no-index --find-links "$1" "dask[array]" && exit 0
+        echo "retrying with --break-system-packages"
+        "$0" -m pip install --no-index --find-links "$1" --break-system-packages "dask[array]"
+    ' "$PY" "$WHEELS"
 fi
 
 # -- versions and the GPU
