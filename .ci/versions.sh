@@ -2,22 +2,33 @@
 # CI: numelu on the oldest NumPy and Numba that pyproject.toml accepts, on the oldest Python it
 # accepts, and on the newest NumPy and Numba the registry serves (NumPy 2.5 needs Python 3.12),
 # each in its own throwaway virtualenv, numelu imported from this checkout (PYTHONPATH), with an
-# empty Numba cache.  The subset is the part that breaks when NumPy or Numba change under numelu:
-# building the ufuncs (NumPy's ufunc API), compiling the loops behind C functions with Numba
-# internals (CFunc, intrinsics), the on-disk cache's index key, and the scalar formulas in a
-# user's @njit code.
+# empty Numba cache:
+#
+#   bash .ci/versions.sh [oldest] [newest]        (default: both)
+#
+# The subset is the part that breaks when NumPy or Numba change under numelu: building the ufuncs
+# (NumPy's ufunc API), compiling the loops behind C functions with Numba internals (CFunc,
+# intrinsics) and running them on every CPU target, and the on-disk cache's index key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-TESTS=(tests/test_smoke.py tests/test_scalar_njit.py
+TESTS=(tests/test_smoke.py
        "tests/test_ufunc_protocol.py::test_loops_cached_by_different_processes_do_not_mix")
 
-# find_python VERSION: python VERSION on PATH, or pyenv's; nothing if neither is installed
+# find_python VERSION: a python VERSION that runs (pyenv's shims may exist and refuse), from pyenv's
+# versions or PATH; nothing if there is none
 find_python() {
-    command -v "python$1" 2>/dev/null && return 0
-    ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/"python$1" 2>/dev/null | tail -n 1
+    local candidate
+    for candidate in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/"python$1" \
+                       2>/dev/null | sort -V -r) $(command -v "python$1" 2>/dev/null); do
+        if "$candidate" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$1'.split('.')))" \
+                2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
 }
 
 # check NAME PYTHON REQUIREMENT...: a virtualenv with these, then the subset
@@ -33,21 +44,31 @@ check() {
         "import sys, numpy, numba; print('python', sys.version.split()[0], 'numpy', numpy.__version__, 'numba', numba.__version__)"
     echo "install took $(( $(date +%s) - start )) s"
     PYTHONPATH="$ROOT" NUMBA_CACHE_DIR="$WORK/$name-cache" \
-        "$WORK/$name/bin/python" -m pytest -q -p no:cacheprovider -x "${TESTS[@]}"
+        "$WORK/$name/bin/python" -m pytest -q -p no:cacheprovider -x --durations=3 "${TESTS[@]}"
     echo "=== $name took $(( $(date +%s) - start )) s"
 }
 
-OLDEST_PYTHON=$(find_python 3.10)
-if [ -z "$OLDEST_PYTHON" ]; then
-    echo "python3.10 (the oldest Python numelu accepts) is not installed here" >&2
-    exit 1
-fi
-NEWEST_PYTHON=$(find_python 3.12)
-if [ -z "$NEWEST_PYTHON" ]; then
-    echo "python3.12 (the oldest that NumPy 2.5 installs on) is not installed here" >&2
-    exit 1
-fi
-# the lower bounds of pyproject.toml's dependencies, exactly
-check oldest "$OLDEST_PYTHON" "numpy==2.2.0" "numba==0.61.2"
-# whatever the registry serves newest (a new release that breaks numelu fails here first)
-check newest "$NEWEST_PYTHON" --upgrade numpy numba
+# need VERSION WHY: the python VERSION, or exit saying it is missing
+need() {
+    local python
+    python=$(find_python "$1")
+    if [ -z "$python" ]; then
+        echo "python$1 ($2) is not installed here" >&2
+        exit 1
+    fi
+    echo "$python"
+}
+
+for which in "${@:-oldest newest}"; do
+    for name in $which; do
+        case $name in
+            # the lower bounds of pyproject.toml's dependencies, exactly
+            oldest) check oldest "$(need 3.10 "the oldest Python numelu accepts")" \
+                        "numpy==2.2.0" "numba==0.61.2" ;;
+            # the newest releases (one that breaks numelu fails here first)
+            newest) check newest "$(need 3.12 "the oldest that NumPy 2.5 installs on")" \
+                        --upgrade numpy numba ;;
+            *) echo "usage: $0 [oldest] [newest]" >&2; exit 2 ;;
+        esac
+    done
+done

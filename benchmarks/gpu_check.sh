@@ -7,15 +7,16 @@
 # is imported from this checkout (PYTHONPATH); --wheels DIR installs wheels prepared beforehand
 # (pip install --no-index --find-links DIR "dask[array]"; README, "Running on a GPU"), so that the
 # CuPy-backed Dask test runs too.  Phases, each under its own time budget in seconds (environment
-# variable, default); the budgets add up to 470 s, under 8 minutes even if every phase ran out:
+# variable, default); the budgets add up to 440 s (470 s with --wheels), under 8 minutes even if
+# every phase ran out:
 #
+#   wheels      --wheels DIR only: Dask from DIR               NUMELU_GPU_WHEELS_BUDGET    30
 #   versions    the interpreter, the packages, the GPU found   NUMELU_GPU_VERSIONS_BUDGET  30
 #   gpu tests   pytest -m gpu tests/ (CUDA ufuncs, CuPy, PyTorch and Numba arrays, streams,
-#               Dask on CuPy)                                  NUMELU_GPU_TESTS_BUDGET    140
+#               Dask on CuPy)                                  NUMELU_GPU_TESTS_BUDGET    130
 #   cuda tests  tests/test_cuda.py without a GPU: PTX, host side NUMELU_CUDA_TESTS_BUDGET  50
-#   cpu tests   smoke, edge values, fp flags on this machine's
-#               NumPy and Numba                                NUMELU_CPU_TESTS_BUDGET     50
-#   benchmark   benchmarks/test_bench_gpu.py, 10^3..10^8       NUMELU_GPU_BENCH_BUDGET    180
+#   cpu tests   the smoke test on this machine's NumPy, Numba  NUMELU_CPU_TESTS_BUDGET     40
+#   benchmark   benchmarks/test_bench_gpu.py, 10^3..10^8       NUMELU_GPU_BENCH_BUDGET    170
 #   report      markdown with the goals; PNG plot (matplotlib) NUMELU_GPU_REPORT_BUDGET    20
 #
 # A failing or timed-out phase does not stop the next.  OUTDIR receives gpu_check.log (everything
@@ -86,7 +87,7 @@ echo "numelu GPU check: $(date -u +%FT%TZ), $ROOT -> $OUT$( [ $DRY = 1 ] && echo
 if [ -n "$WHEELS" ]; then
     # only what is missing is installed; an "externally managed" system Python (PEP 668) is
     # told that this is meant
-    run_phase "wheels" 120 bash -c '
+    run_phase "wheels" "${NUMELU_GPU_WHEELS_BUDGET:-30}" bash -c '
         "$0" -m pip install --no-index --find-links "$1" "dask[array]" && exit 0
         echo "retrying with --break-system-packages"
         "$0" -m pip install --no-index --find-links "$1" --break-system-packages "dask[array]"
@@ -109,7 +110,7 @@ unset NUMBA_ENABLE_CUDASIM
 # (the dry run collects only the files that hold them: collecting every test file takes a while)
 GPU_FILES=(tests)
 if [ $DRY = 1 ]; then GPU_FILES=(tests/test_cuda.py tests/test_dask.py); fi
-run_phase "gpu tests" "${NUMELU_GPU_TESTS_BUDGET:-140}" \
+run_phase "gpu tests" "${NUMELU_GPU_TESTS_BUDGET:-130}" \
     "${PYTEST[@]}" -m gpu "${GPU_FILES[@]}" --junitxml="$OUT/gpu-tests.xml"
 # the CUDA tests that need no GPU: PTX for real hardware, the host side (the simulator runs are
 # CPU-only and slow: the CI suite has them; the dry run takes two quick tests, for the plumbing)
@@ -118,15 +119,13 @@ if [ $DRY = 1 ]; then CUDA_K="generated_kernel_source or coalesce_strides"; fi
 run_phase "cuda tests" "${NUMELU_CUDA_TESTS_BUDGET:-50}" \
     "${PYTEST[@]}" tests/test_cuda.py -m "not gpu" -k "$CUDA_K" \
     --junitxml="$OUT/cuda-tests.xml"
-# numelu on this machine's NumPy and Numba (the compiled CPU loops, edge values, fp flags)
-# (the dry run: the smoke test only; the CI suite runs the rest)
-CPU_FILES=(tests/test_smoke.py tests/test_edge_values.py tests/test_fp_flags.py)
-if [ $DRY = 1 ]; then CPU_FILES=(tests/test_smoke.py); fi
-run_phase "cpu tests" "${NUMELU_CPU_TESTS_BUDGET:-50}" \
-    "${PYTEST[@]}" -x "${CPU_FILES[@]}" --junitxml="$OUT/cpu-tests.xml"
+# numelu on this machine's NumPy and Numba: the CPU loops compiled and run (the GPU tests above
+# ran the CUDA side on them)
+run_phase "cpu tests" "${NUMELU_CPU_TESTS_BUDGET:-40}" \
+    "${PYTEST[@]}" -x tests/test_smoke.py --junitxml="$OUT/cpu-tests.xml"
 
 # -- the benchmark: a deadline inside, so the JSON holds what was timed when the budget ends
-BUDGET=${NUMELU_GPU_BENCH_BUDGET:-180}
+BUDGET=${NUMELU_GPU_BENCH_BUDGET:-170}
 if [ $DRY = 1 ]; then
     export NUMBA_ENABLE_CUDASIM=1
     export NUMELU_GPU_BENCH_SIZES=${NUMELU_GPU_BENCH_SIZES:-16,100}
