@@ -55,7 +55,14 @@ fi
 cd "$ROOT"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
 
-PY=${PYTHON:-python3}
+# the interpreter: $PYTHON, else the first of python3 and python that has Numba
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+    for candidate in python3 python; do
+        if "$candidate" -c "import numba" 2>/dev/null; then PY=$candidate; break; fi
+    done
+    PY=${PY:-python3}
+fi
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 PYTEST=("$PY" -m pytest -p no:cacheprovider -q -rfEs)
 START=$(date +%s)
