@@ -50,7 +50,8 @@ done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || { echo "cannot create $OUT" >&2; exit 2; }
 if [ -n "$WHEELS" ]; then
-    WHEELS=$(cd "$WHEELS" && pwd) || { echo "no wheel folder $WHEELS" >&2; exit 2; }
+    [ -d "$WHEELS" ] || { echo "no wheel folder $WHEELS" >&2; exit 2; }
+    WHEELS=$(cd "$WHEELS" && pwd)
 fi
 cd "$ROOT"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
