@@ -146,6 +146,10 @@ def report_main(argv: list[str]) -> int:
         return int(exit_.code or 0)
     with open(args.json, encoding="utf-8") as f:
         document = json.load(f)
+    from numelu._bench import gpu_report  # a GPU run: GB/s, the copy's fraction, goals
+
+    if gpu_report.is_gpu_document(document):
+        return gpu_report.report_gpu(document, args.markdown, args.plot, args.stat, args.title)
     results = results_from_json(document, args.stat)
     if not results:
         print(f"{args.json}: no numelu benchmark results in it", file=sys.stderr)
