@@ -15,25 +15,9 @@ from collections.abc import Callable
 from numba import types
 from numba.core.extending import overload
 
+from numelu import _math_stubs as stubs
 from numelu._exp_kernels import KERNELS
 from numelu._llvm_intrinsics import llvm_fma, llvm_minnum, muladd
-from numelu._math_stubs import (
-    exp,
-    exp_hilo,
-    exp_hilo_wide,
-    expm1,
-    expm1_hilo,
-    fma,
-    nonpositive_part,
-    pair_times,
-    scaled_exp,
-    scaled_exp_pair,
-    scaled_expm1,
-    scaled_expm1_hilo,
-    scaled_expm1_hilo_wide,
-    scaled_expm1_pair,
-    zero_like,
-)
 
 #: Options of every CPU overload: LLVM's ``alwaysinline``.
 INLINE = {"forceinline": True}
@@ -65,7 +49,7 @@ def _register_scaled_hilo(stub, kernel: str) -> None:
         if impl is not None and factor == x and x_lo == x:
             return lambda x, x_lo, factor: impl(x, x_lo, factor)
         if isinstance(x, types.Float) and isinstance(factor, types.Float):
-            return lambda x, x_lo, factor: factor * expm1_hilo(x, x_lo)
+            return lambda x, x_lo, factor: factor * stubs.expm1_hilo(x, x_lo)
 
 
 def _register_pair(stub, kernel: str) -> None:
@@ -98,35 +82,35 @@ def _register_unary(stub, kernel: str) -> None:
     def _cpu(x):
         impl = kernel_for(x, kernel)
         if impl is not None:
-            return lambda x: impl(x, zero_like(x))
+            return lambda x: impl(x, stubs.zero_like(x))
 
 
-for _stub, _kernel in ((expm1_hilo, "expm1_hilo"), (exp_hilo, "exp_hilo"),
-                       (exp_hilo_wide, "exp_hilo_wide")):
+for _stub, _kernel in ((stubs.expm1_hilo, "expm1_hilo"), (stubs.exp_hilo, "exp_hilo"),
+                       (stubs.exp_hilo_wide, "exp_hilo_wide")):
     _register_hilo(_stub, _kernel)
-for _stub, _kernel in ((scaled_expm1_hilo, "scaled_expm1_hilo"),
-                       (scaled_expm1_hilo_wide, "scaled_expm1_hilo_wide")):
+for _stub, _kernel in ((stubs.scaled_expm1_hilo, "scaled_expm1_hilo"),
+                       (stubs.scaled_expm1_hilo_wide, "scaled_expm1_hilo_wide")):
     _register_scaled_hilo(_stub, _kernel)
-_register_pair(scaled_exp_pair, "scaled_exp_pair")
-_register_pair(scaled_expm1_pair, "scaled_expm1_pair")
-_register_scaled(scaled_exp, "scaled_exp", exp)
-_register_scaled(scaled_expm1, "scaled_expm1", expm1)
-_register_unary(expm1, "expm1_hilo_wide")
-_register_unary(exp, "exp_hilo_wide")
+_register_pair(stubs.scaled_exp_pair, "scaled_exp_pair")
+_register_pair(stubs.scaled_expm1_pair, "scaled_expm1_pair")
+_register_scaled(stubs.scaled_exp, "scaled_exp", stubs.exp)
+_register_scaled(stubs.scaled_expm1, "scaled_expm1", stubs.expm1)
+_register_unary(stubs.expm1, "expm1_hilo_wide")
+_register_unary(stubs.exp, "exp_hilo_wide")
 
 
-@overload(fma, target="cpu", jit_options=INLINE)
+@overload(stubs.fma, target="cpu", jit_options=INLINE)
 def _fma_cpu(a, b, c):
     return lambda a, b, c: llvm_fma(a, b, c)
 
 
-@overload(pair_times, target="cpu", jit_options=INLINE)
+@overload(stubs.pair_times, target="cpu", jit_options=INLINE)
 def _pair_times_cpu(factor, factor_lo, x):
     if isinstance(x, types.Float) and factor == x and factor_lo == x:
         return lambda factor, factor_lo, x: muladd(factor, x, factor_lo * x)
 
 
-@overload(nonpositive_part, target="cpu", jit_options=INLINE)
+@overload(stubs.nonpositive_part, target="cpu", jit_options=INLINE)
 def _nonpositive_part_cpu(x):
     if isinstance(x, types.Float):
-        return lambda x: llvm_minnum(x, zero_like(x))
+        return lambda x: llvm_minnum(x, stubs.zero_like(x))

@@ -18,23 +18,7 @@ import numpy as np
 from numba.core import types
 from numba.core.extending import overload
 
-from numelu._math_stubs import (
-    exp,
-    exp_hilo,
-    exp_hilo_wide,
-    expm1,
-    expm1_hilo,
-    fma,
-    nonpositive_part,
-    pair_times,
-    scaled_exp,
-    scaled_exp_pair,
-    scaled_expm1,
-    scaled_expm1_hilo,
-    scaled_expm1_hilo_wide,
-    scaled_expm1_pair,
-    zero_like,
-)
+from numelu import _math_stubs as stubs
 
 __all__ = ["widen"]
 
@@ -55,19 +39,19 @@ def _widen_cuda(x):
     return lambda x: x
 
 
-@overload(expm1, target="cuda")
+@overload(stubs.expm1, target="cuda")
 def _expm1_cuda(x):
     if _is_float(x):
         return lambda x: math.expm1(x)
 
 
-@overload(exp, target="cuda")
+@overload(stubs.exp, target="cuda")
 def _exp_cuda(x):
     if _is_float(x):
         return lambda x: math.exp(x)
 
 
-@overload(fma, target="cuda")
+@overload(stubs.fma, target="cuda")
 def _fma_cuda(a, b, c):
     if _is_float(a, b, c) and a == b == c:
         from numba import cuda  # only ever reached while numba.cuda compiles a kernel
@@ -75,7 +59,7 @@ def _fma_cuda(a, b, c):
         return lambda a, b, c: cuda.fma(a, b, c)
 
 
-@overload(expm1_hilo, target="cuda")
+@overload(stubs.expm1_hilo, target="cuda")
 def _expm1_hilo_cuda(x, x_lo):
     if _is_float(x, x_lo):
         def impl(x, x_lo):
@@ -85,7 +69,7 @@ def _expm1_hilo_cuda(x, x_lo):
         return impl
 
 
-@overload(exp_hilo, target="cuda")
+@overload(stubs.exp_hilo, target="cuda")
 def _exp_hilo_cuda(x, x_lo):
     if _is_float(x, x_lo):
         def impl(x, x_lo):
@@ -97,12 +81,12 @@ def _exp_hilo_cuda(x, x_lo):
 # On CUDA: libdevice's exp runs to exp's own overflow; past it, a factor below 1 can bring the
 # product back into range, which ``factor * exp(x / 2) * exp(x / 2)`` reaches (three roundings
 # and two exps there: within about 3 ulp; a branch, as GPU threads diverge only there).
-@overload(exp_hilo_wide, target="cuda")
+@overload(stubs.exp_hilo_wide, target="cuda")
 def _exp_hilo_wide_cuda(x, x_lo):
-    return lambda x, x_lo: exp_hilo(x, x_lo)
+    return lambda x, x_lo: stubs.exp_hilo(x, x_lo)
 
 
-@overload(scaled_expm1_hilo_wide, target="cuda")
+@overload(stubs.scaled_expm1_hilo_wide, target="cuda")
 def _scaled_expm1_hilo_wide_cuda(x, x_lo, factor):
     if not (isinstance(x, types.Float) and factor == x and x_lo == x):
         return None
@@ -110,7 +94,7 @@ def _scaled_expm1_hilo_wide_cuda(x, x_lo, factor):
     half, inf = kind(0.5), kind(np.inf)
 
     def impl(x, x_lo, factor):
-        e = scaled_expm1_hilo(x, x_lo, factor)
+        e = stubs.scaled_expm1_hilo(x, x_lo, factor)
         if abs(e) == inf and x < inf and abs(factor) < inf:
             h = math.exp(x * half)
             return (factor * h) * (h * (x_lo + kind(1.0)))
@@ -118,22 +102,22 @@ def _scaled_expm1_hilo_wide_cuda(x, x_lo, factor):
     return impl
 
 
-@overload(scaled_exp, target="cuda")
+@overload(stubs.scaled_exp, target="cuda")
 def _scaled_exp_cuda(x, factor):
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
         return lambda x, factor: factor * math.exp(x)
 
 
-@overload(scaled_expm1, target="cuda")
+@overload(stubs.scaled_expm1, target="cuda")
 def _scaled_expm1_cuda(x, factor):
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
         return lambda x, factor: factor * math.expm1(x)
 
 
-@overload(scaled_expm1_hilo, target="cuda")
+@overload(stubs.scaled_expm1_hilo, target="cuda")
 def _scaled_expm1_hilo_cuda(x, x_lo, factor):
     if isinstance(x, types.Float) and isinstance(factor, types.Float):
-        return lambda x, x_lo, factor: factor * expm1_hilo(x, x_lo)
+        return lambda x, x_lo, factor: factor * stubs.expm1_hilo(x, x_lo)
 
 
 def _pair_args(x, factor, factor_lo) -> bool:
@@ -153,18 +137,18 @@ def _register_pair(stub, libdevice_fn) -> None:
             return impl
 
 
-_register_pair(scaled_exp_pair, math.exp)
-_register_pair(scaled_expm1_pair, math.expm1)
+_register_pair(stubs.scaled_exp_pair, math.exp)
+_register_pair(stubs.scaled_expm1_pair, math.expm1)
 
 
-@overload(pair_times, target="cuda")
+@overload(stubs.pair_times, target="cuda")
 def _pair_times_cuda(factor, factor_lo, x):
     if isinstance(x, types.Float) and factor == x and factor_lo == x:
-        return lambda factor, factor_lo, x: fma(factor, x, factor_lo * x)
+        return lambda factor, factor_lo, x: stubs.fma(factor, x, factor_lo * x)
 
 
 # No floating-point flags on a GPU: a plain select there.
-@overload(nonpositive_part, target="cuda")
+@overload(stubs.nonpositive_part, target="cuda")
 def _nonpositive_part_cuda(x):
     if isinstance(x, types.Float):
-        return lambda x: x if x < 0 else zero_like(x)
+        return lambda x: x if x < 0 else stubs.zero_like(x)
