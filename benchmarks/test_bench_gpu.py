@@ -36,10 +36,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from numelu._bench.expressions import array_inputs
 
 from numelu._bench.cases import DEFAULT_FUNCTIONS, DTYPES, Case, make_cases, make_inputs
 from numelu._bench.correctness import mismatch
-from numelu._bench.expressions import array_inputs
 from numelu._bench.gpu_contenders import (
     GOAL_SMALL,
     GPU_SIZES,

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numelu._bench.expressions import ALPHA, has_alpha
 
 from numelu._bench import cli, gpu_report
 from numelu._bench.cases import DEFAULT_FUNCTIONS, DTYPES, Case, make_inputs
 from numelu._bench.correctness import mismatch
-from numelu._bench.expressions import ALPHA, has_alpha
 from numelu._bench.gpu_contenders import (
     CUPY_CONSTANTS,
     CUPY_FORMULAS,

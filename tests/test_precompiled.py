@@ -101,35 +101,13 @@ def _run(code: str, env: dict) -> str:
     return done.stdout
 
 
-FIRST_CALLS = """
-    import numba.core.event as event
-    import numpy as np
-
-    compiled = []
-
-    class Count(event.Listener):
-        def on_start(self, e):
-            compiled.append(e.data["dispatcher"])
-        def on_end(self, e):
-            pass
-
-    event.install_listener("numba:compile", Count())
-    import numelu
-    from numelu import _kernels
-
-    for name, function in numelu.FUNCTIONS_BY_NAME.items():
-        for dtype in (np.float16, np.float32, np.float64):
-            args = [np.linspace(-3, 3, 70_001, dtype=dtype)] * function.nin
-            function(*args)
-            function.parallel(*args)
-    print(len(compiled), "|", _kernels.choice()[1])
-"""
-
-
 def test_first_calls_compile_nothing():
     """Every function, every float type, serial and threaded: not one Numba compilation."""
     folder, level = kernels_folder()
-    count, reason = _run(FIRST_CALLS, environment(folder, level)).rsplit("\n", 2)[-2].split("|")
+    done = subprocess.run([sys.executable, str(REPO / "tests" / "first_calls.py")],
+                          env=environment(folder, level), capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT, check=True)
+    count, reason = done.stdout.strip().rsplit("\n", 1)[-1].split("|")
     assert reason.strip().startswith(f"precompiled for {level}")
     assert int(count) == 0
 
