@@ -14,8 +14,10 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-TESTS=(tests/test_smoke.py
-       "tests/test_ufunc_protocol.py::test_loops_cached_by_different_processes_do_not_mix")
+TESTS=("tests/test_ufunc_values.py::test_values_contiguous[cpu-elu-d]"
+       "tests/test_ufunc_values.py::test_values_contiguous[parallel-elu-f]"
+       "tests/test_ufunc_values.py::test_values_contiguous[auto-elu-e]"
+       "tests/test_ufunc_object.py::test_loops_cached_by_different_processes_do_not_mix")
 
 # find_python VERSION: a python VERSION that runs (pyenv's shims may exist and refuse), from pyenv's
 # versions or PATH; nothing if there is none
@@ -43,7 +45,7 @@ check() {
     "$WORK/$name/bin/python" -c \
         "import sys, numpy, numba; print('python', sys.version.split()[0], 'numpy', numpy.__version__, 'numba', numba.__version__)"
     echo "install took $(( $(date +%s) - start )) s"
-    PYTHONPATH="$ROOT" NUMBA_CACHE_DIR="$WORK/$name-cache" \
+    PYTHONPATH="$ROOT" NUMBA_CACHE_DIR="$WORK/$name-cache" NUMELU_KERNELS=jit \
         "$WORK/$name/bin/python" -m pytest -q -p no:cacheprovider -x --durations=3 "${TESTS[@]}"
     echo "=== $name took $(( $(date +%s) - start )) s"
 }

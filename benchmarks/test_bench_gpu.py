@@ -39,7 +39,6 @@ import pytest
 
 from numelu._bench.cases import DEFAULT_FUNCTIONS, DTYPES, Case, make_cases, make_inputs
 from numelu._bench.correctness import mismatch
-from numelu._bench.expressions import array_inputs
 from numelu._bench.gpu_contenders import (
     GOAL_SMALL,
     GPU_SIZES,
@@ -51,6 +50,7 @@ from numelu._bench.gpu_contenders import (
 )
 from numelu._bench.gpu_libraries import gpu_info, problem, simulating, usable_library
 from numelu._bench.timing import warm_up
+from numelu._reference import array_inputs
 
 pytestmark = [
     pytest.mark.gpu,

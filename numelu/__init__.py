@@ -8,12 +8,13 @@ array([-0.63212056,  0.        ,  2.        ])
 
 from __future__ import annotations
 
-from numelu import scalar
+import importlib
+
 from numelu._config import config
+from numelu._constants import SELU_ALPHA, SELU_SCALE
 from numelu._dispatch import ElementwiseFunction
-from numelu._table import BY_NAME, FUNCTIONS
+from numelu._functions import BY_NAME, FUNCTIONS
 from numelu._version import __version__
-from numelu.scalar import SELU_ALPHA, SELU_SCALE
 
 elu = ElementwiseFunction(BY_NAME["elu"])
 selu = ElementwiseFunction(BY_NAME["selu"])
@@ -34,3 +35,11 @@ FUNCTIONS_BY_NAME = {spec.name: globals()[spec.name] for spec in FUNCTIONS}
 __all__ = [
     "SELU_ALPHA", "SELU_SCALE", "__version__", "config", "scalar", *FUNCTIONS_BY_NAME,
 ]
+
+
+def __getattr__(name: str):
+    """``numelu.scalar`` on first use: it imports Numba, which the CPU ufuncs do not need when
+    their kernels are precompiled."""
+    if name == "scalar":
+        return importlib.import_module("numelu.scalar")
+    raise AttributeError(f"module 'numelu' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m numelu {info,bench,accuracy} ...``."""
+"""Command line: ``python -m numelu {info,bench,accuracy,compile} ...``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ commands:
   info       versions, threading layer and threads, SIMD width, CUDA devices, thresholds
   bench      side-by-side benchmark against NumPy and installed peers (--help for options)
   accuracy   maximum ulp error of every function and dtype (--help for options)
+  compile    build the precompiled kernels for x86-64 ISA levels (--help for options)
 """
 
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         from numelu._bench.cli import main as run
     elif command == "accuracy":
         from numelu._accuracy import main as run
+    elif command == "compile":
+        from numelu._precompile import main as run
     else:
         print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
         return 2

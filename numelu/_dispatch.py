@@ -48,6 +48,19 @@ def _is_device_backed_dask(value: Any) -> bool:
     return meta is not None and is_device_array(meta)
 
 
+class _Docstring:
+    """A function's docstring, written on first read: it quotes the scalar formula's notes, and
+    importing the formulas imports Numba, which ``import numelu`` must not."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self._spec, self._text = spec, None
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        if self._text is None:
+            self._text = docstring(self._spec)
+        return self._text
+
+
 class ElementwiseFunction(UfuncMethods):
     """A NumPy-ufunc-like function compiled for serial CPU, threaded CPU and CUDA.
 
@@ -59,14 +72,13 @@ class ElementwiseFunction(UfuncMethods):
     def __new__(cls, spec: FunctionSpec) -> ElementwiseFunction:
         specialised = type(cls.__name__, (cls,), {
             "__call__": _fast_path.make_call(spec), "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+            "__qualname__": cls.__qualname__, "__doc__": _Docstring(spec)})
         return super().__new__(specialised)
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
         self.__name__ = self.__qualname__ = spec.name
         self.__module__ = "numelu"
-        self.__doc__ = docstring(spec)
         self.nin = spec.nin
         self.nout = 1
         self.nargs = spec.nin + 1
@@ -98,10 +110,10 @@ class ElementwiseFunction(UfuncMethods):
             from numelu import _cuda
 
             return _cuda.cuda_ufunc(self.spec)
-        from numelu._loops import make_loop
+        from numelu._kernels import loops as cpu_loops
         from numelu._ufunc import make_ufunc
 
-        loops = [(char, *make_loop(self.spec, char, target == "parallel")) for char in LOOP_CHARS]
+        loops = cpu_loops(self.spec, target == "parallel", LOOP_CHARS)
         ufunc = make_ufunc(self.spec.name, self.__doc__, self.spec.nin, loops)
         module = f"numelu._ufuncs_{target}"
         ufunc.__module__ = module          # pickles by reference to numelu._ufuncs_<target>.<name>

@@ -1,13 +1,14 @@
 """What ``help(numelu.<name>)`` shows: the call signature and the NumPy-style docstring.
 
 Both are generated from the function's row in the table (``FunctionSpec``: inputs, formula
-text, example) and the notes of its scalar formula's docstring, so a new function documents
-itself; the genuine ufuncs get the same docstring.
+text, notes, example), so a new function documents itself; the genuine ufuncs get the same
+docstring.  Nothing here imports the formulas (or Numba).
 """
 
 from __future__ import annotations
 
 import inspect
+import textwrap
 
 from numelu._functions import FunctionSpec
 
@@ -29,7 +30,7 @@ def signature(spec: FunctionSpec) -> inspect.Signature:
 
 def docstring(spec: FunctionSpec) -> str:
     """The NumPy-style docstring of ``numelu.<name>``: call form, formula, parameters, the
-    scalar formula's notes and the example from the table."""
+    notes and the example, all from the table."""
     params = {
         "x": "x : array_like\n    Input (real; integers and bool are cast as NumPy casts them).",
         "y": "y : array_like\n    The output of the forward function.",
@@ -59,10 +60,8 @@ def docstring(spec: FunctionSpec) -> str:
         "-------",
         "ndarray or scalar (or the caller's array type for CUDA and __array_ufunc__ inputs)",
     ]
-    scalar_doc = getattr(spec.formula, "__doc__", "") or ""
-    notes = [line.strip() for line in scalar_doc.strip().splitlines()[1:] if line.strip()]
-    if notes:
-        lines += ["", "Notes", "-----", *notes]
+    if spec.notes:
+        lines += ["", "Notes", "-----", *textwrap.wrap(spec.notes, 92)]
     if spec.example:
         lines += ["", "Examples", "--------", ">>> import numelu", spec.example]
     return "\n".join(lines) + "\n"

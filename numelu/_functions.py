@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from numelu import scalar
+
+def _scalar():
+    """``numelu.scalar``, imported on first use: it imports Numba, which the precompiled CPU
+    path never needs."""
+    return importlib.import_module("numelu.scalar")
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One public function: its formula, inputs and the checks on its scalar parameter."""
+    """One public function: its inputs, the text of its formula and the checks on its scalar
+    parameter; the formula itself is ``numelu.scalar.<name>``."""
 
     name: str
-    formula: Callable
     inputs: tuple[str, ...]
     math: str
     #: What an element costs, which picks the parallel threshold (``_config.DEFAULT_THRESHOLDS``):
@@ -24,18 +29,25 @@ class FunctionSpec:
     #: array alpha) that is a division by zero, reported as NumPy reports it (``_loops``).
     divides_by_alpha: bool = False
     example: str = ""
+    #: What the user must know beyond the formula (the docstring's Notes section).
+    notes: str = ""
+
+    @property
+    def formula(self) -> Callable:
+        """The scalar formula, ``numelu.scalar.<name>``."""
+        return getattr(_scalar(), self.name)
 
     @property
     def fast(self) -> Callable:
         """What the compiled CPU loops run: ``formula`` itself, or a fast twin of it that may
         return inf early (CELU's ``x / alpha`` past exp's range, for a negative alpha), whose
         non-finite results from finite inputs the loops compute again with ``formula``."""
-        return scalar.FAST.get(self.name, self.formula)
+        return _scalar().FAST.get(self.name, self.formula)
 
     @property
     def exact(self) -> Callable | None:
         """``formula`` where :attr:`fast` is a twin that needs a second look, else None."""
-        return self.formula if self.name in scalar.FAST else None
+        return self.formula if self.name in _scalar().FAST else None
 
     @property
     def kind(self) -> str:
@@ -52,43 +64,51 @@ class FunctionSpec:
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("elu", scalar.elu, ("x", "alpha"),
+    FunctionSpec("elu", ("x", "alpha"),
                  "alpha * expm1(x) if x < 0 else x",
                  example=">>> numelu.elu([-1.0, 0.0, 2.0], 1.0)\narray([-0.63212056,  0.        ,  2.        ])"),
-    FunctionSpec("selu", scalar.selu, ("x",),
+    FunctionSpec("selu", ("x",),
                  "SELU_SCALE * (SELU_ALPHA * expm1(x) if x < 0 else x)",
                  example=">>> numelu.selu([-1.0, 0.0, 2.0])\narray([-1.11133074,  0.        ,  2.10140197])"),
-    FunctionSpec("celu", scalar.celu, ("x", "alpha"),
+    FunctionSpec("celu", ("x", "alpha"),
                  "alpha * expm1(x / alpha) if x < 0 else x", alpha_rule="nonzero",
                  divides_by_alpha=True,
                  example=">>> numelu.celu([-1.0, 0.0, 2.0], 2.0)\narray([-0.78693868,  0.        ,  2.        ])"),
-    FunctionSpec("elu_derivative", scalar.elu_derivative, ("x", "alpha"),
+    FunctionSpec("elu_derivative", ("x", "alpha"),
                  "1 if x > 0 else alpha * exp(x)",
                  example=">>> numelu.elu_derivative([-1.0, 0.0, 2.0], 1.0)\narray([0.36787944, 1.        , 1.        ])"),
-    FunctionSpec("selu_derivative", scalar.selu_derivative, ("x",),
+    FunctionSpec("selu_derivative", ("x",),
                  "SELU_SCALE if x > 0 else SELU_SCALE * SELU_ALPHA * exp(x)",
                  example=">>> numelu.selu_derivative([-1.0, 0.0, 2.0])\narray([0.6467686 , 1.75809934, 1.05070099])"),
-    FunctionSpec("celu_derivative", scalar.celu_derivative, ("x", "alpha"),
+    FunctionSpec("celu_derivative", ("x", "alpha"),
                  "1 if x > 0 else exp(x / alpha)", alpha_rule="nonzero",
                  divides_by_alpha=True,
                  example=">>> numelu.celu_derivative([-1.0, 0.0, 2.0], 2.0)\narray([0.60653066, 1.        , 1.        ])"),
-    FunctionSpec("elu_derivative_from_output", scalar.elu_derivative_from_output, ("y", "alpha"),
+    FunctionSpec("elu_derivative_from_output", ("y", "alpha"),
                  "1 if y > 0 else y + alpha", cost="cheap", alpha_rule="nonnegative",
+                 notes="Needs ``alpha >= 0``.  Exact where ``y + alpha`` is; returns 0 once ``y`` "
+                       "has rounded to ``-alpha`` (x below about -17.3 in float32, -37.4 in "
+                       "float64, for alpha = 1), where ``elu_derivative(x)`` still has its true "
+                       "tiny value.",
                  example=">>> numelu.elu_derivative_from_output([-0.5, 0.0, 2.0], 1.0)\narray([0.5, 1. , 1. ])"),
-    FunctionSpec("selu_derivative_from_output", scalar.selu_derivative_from_output, ("y",),
+    FunctionSpec("selu_derivative_from_output", ("y",),
                  "SELU_SCALE if y > 0 else y + SELU_SCALE * SELU_ALPHA", cost="cheap",
+                 notes="Returns 0 once ``y`` has rounded to ``-SELU_SCALE*SELU_ALPHA`` (very "
+                       "negative x).",
                  example=">>> numelu.selu_derivative_from_output([-1.0, 0.0, 2.0])\narray([0.75809934, 1.75809934, 1.05070099])"),
-    FunctionSpec("celu_derivative_from_output", scalar.celu_derivative_from_output, ("y", "alpha"),
+    FunctionSpec("celu_derivative_from_output", ("y", "alpha"),
                  "1 if y > 0 else y / alpha + 1", cost="cheap", alpha_rule="positive",
+                 notes="Needs ``alpha > 0``.  Returns 0 once ``y`` has rounded to ``-alpha`` "
+                       "(very negative x).",
                  divides_by_alpha=True,
                  example=">>> numelu.celu_derivative_from_output([-0.5, 0.0, 2.0], 2.0)\narray([0.75, 1.  , 1.  ])"),
-    FunctionSpec("elu_backward", scalar.elu_backward, ("grad", "x", "alpha"),
+    FunctionSpec("elu_backward", ("grad", "x", "alpha"),
                  "grad * (1 if x > 0 else alpha * exp(x))",
                  example=">>> numelu.elu_backward([2.0, 2.0], [-1.0, 3.0], 1.0)\narray([0.73575888, 2.        ])"),
-    FunctionSpec("selu_backward", scalar.selu_backward, ("grad", "x"),
+    FunctionSpec("selu_backward", ("grad", "x"),
                  "grad * (SELU_SCALE if x > 0 else SELU_SCALE * SELU_ALPHA * exp(x))",
                  example=">>> numelu.selu_backward([2.0, 2.0], [-1.0, 3.0])\narray([1.29353721, 2.10140197])"),
-    FunctionSpec("celu_backward", scalar.celu_backward, ("grad", "x", "alpha"),
+    FunctionSpec("celu_backward", ("grad", "x", "alpha"),
                  "grad * (1 if x > 0 else exp(x / alpha))", alpha_rule="nonzero",
                  divides_by_alpha=True,
                  example=">>> numelu.celu_backward([2.0, 2.0], [-1.0, 3.0], 2.0)\narray([1.21306132, 2.        ])"),

@@ -18,29 +18,46 @@ def simd_width() -> tuple[str, int]:
     return "none", 64
 
 
+def _threading() -> tuple[str, str]:
+    """(the pool the threaded loops use, its threads) for the kernels in use."""
+    import numba
+
+    from numelu import _kernels, _precompiled
+
+    library, _ = _kernels.choice()
+    if library is not None:
+        started = library.handle.numelu_threads_started()
+        return ("numelu's own thread pool (precompiled kernels)",
+                f"{started} started of {_precompiled.thread_count()}")
+    try:
+        layer = f"{numba.threading_layer()} (configured: {numba.config.THREADING_LAYER})"
+    except ValueError:
+        layer = "not started yet (first threaded call starts it)"
+    return layer, f"{numba.get_num_threads()} of {numba.config.NUMBA_NUM_THREADS}"
+
+
 def report() -> list[tuple[str, str]]:
     import numba
     import numpy as np
     from llvmlite import binding
 
     import numelu
-    from numelu import _config, _cuda, _safety
+    from numelu import _config, _cuda, _isa, _kernels, _safety
 
     settings = _config.current()
     name, bits = simd_width()
-    try:
-        layer = numba.threading_layer()
-    except ValueError:
-        layer = "not started yet (first threaded call starts it)"
+    layer, threads = _threading()
     rows = [
         ("numelu", numelu.__version__),
         ("python", f"{sys.version.split()[0]} ({platform.machine()}, {platform.system()})"),
         ("numpy", np.__version__),
         ("numba", numba.__version__),
         ("cpu", binding.get_host_cpu_name()),
+        ("isa levels", ", ".join(_isa.supported_levels()) or "none of the precompiled ones"),
+        ("kernels", _kernels.choice()[1]),
         ("simd", f"{name}: {bits}-bit vectors = {bits // 64} x float64, {bits // 32} x float32"),
-        ("threading layer", f"{layer} (configured: {numba.config.THREADING_LAYER})"),
-        ("threads", f"{numba.get_num_threads()} of {numba.config.NUMBA_NUM_THREADS}"),
+        ("threading layer", layer),
+        ("threads", threads),
         ("target", settings.target),
         ("parallel threshold",
          ", ".join(f"{kind} kernels: {settings.threshold(kind):,} elements"

@@ -37,11 +37,9 @@ never reuses a stale kernel.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import math
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from llvmlite import ir
@@ -61,9 +59,11 @@ from numelu._fpenv import (
     restore_fp_flags,
     save_fp_flags,
 )
+from numelu._functions import FunctionSpec
+from numelu._half import float_to_half, half_to_float, native_half
 from numelu._pointers import ACCESSORS, address_of, load_word
 from numelu._safety import leave_parallel_region, try_enter_parallel_region
-from numelu._table import FunctionSpec
+from numelu._sources import kernel_fingerprint
 
 LOOP_SIGNATURE = types.void(
     types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp),
@@ -80,18 +80,12 @@ PARALLEL_CHUNK = 1 << 15
 BLOCK = 1024
 
 
-#: The modules whose source ends up in a compiled loop: the cache key hashes exactly these.
-KERNEL_SOURCES = ("_exp_kernels.py", "_fpenv.py", "_functions.py", "_llvm_intrinsics.py", "_loops.py", "_math_cpu.py", "_math_stubs.py", "_pointers.py", "_safety.py", "scalar.py")
+#: Off while precompiled libraries are built: their code is taken from the compiled IR, which a
+#: piece loaded from the disk cache no longer has.
+DISK_CACHE = True
 
-
-def _source_fingerprint() -> str:
-    digest = hashlib.sha256()
-    for name in KERNEL_SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-FINGERPRINT = _source_fingerprint()
+#: The disk-cache key of every compiled piece: a hash of the sources that end up in them.
+FINGERPRINT = kernel_fingerprint()
 
 
 #: Compile options of every piece of a loop: NumPy's error model (a division by zero gives
@@ -380,6 +374,31 @@ def _threaded(kernel, context, a0, a1, a2, out, s0, s1, s2, so, n):
     return _exception_bits(overflows > 0, invalids > 0, divides > 0)
 
 
+#: The C function that runs a threaded loop's chunks in precompiled libraries (numelu's own
+#: thread pool, ``_precompiled_threads.c``): precompiled code cannot link Numba's pool.
+POOL_SYMBOL = "numelu_run_threaded"
+
+
+@intrinsic
+def _run_on_pool(typingctx, kernel, context, a0, a1, a2, out, s0, s1, s2, so, n):
+    """``numelu_run_threaded(kernel, ..., n, PARALLEL_CHUNK)``: :func:`_threaded`'s split over
+    the precompiled libraries' thread pool (resolved when the library is linked)."""
+
+    def codegen(context_, builder, signature, args):
+        word, flags = context_.get_value_type(types.intp), ir.IntType(32)
+        try:
+            pool = builder.module.get_global(POOL_SYMBOL)
+        except KeyError:
+            pool = ir.Function(builder.module, ir.FunctionType(flags, [word] * 12), POOL_SYMBOL)
+        return builder.call(pool, [*args, ir.Constant(word, PARALLEL_CHUNK)])
+
+    return types.int32(*([types.intp] * 11)), codegen
+
+
+def _run_on_pool_driver(kernel, context, a0, a1, a2, out, s0, s1, s2, so, n):
+    return _run_on_pool(kernel, context, a0, a1, a2, out, s0, s1, s2, so, n)
+
+
 _THREADED: list[Callable] = []
 
 
@@ -463,7 +482,9 @@ def _round_to_half(typingctx, value):
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.fpext(builder.fptrunc(args[0], ir.HalfType()), ir.FloatType())
+        if native_half(context):
+            return builder.fpext(builder.fptrunc(args[0], ir.HalfType()), ir.FloatType())
+        return half_to_float(builder, float_to_half(builder, args[0]))
 
     return types.float32(value), codegen
 
@@ -596,8 +617,13 @@ def _make_loop_locked(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CF
     return _LOOPS[key], ctypes.addressof(_LOOP_DATA[spec.name, char])
 
 
-def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
-    threaded = _threaded_driver() if parallel else None    # None: its branch is pruned
+def _make_loop(nin: int, item: int, parallel: bool, pool: bool = False) -> CFunc:
+    """The generic inner loop; ``pool``: a threaded loop for a precompiled library, which runs
+    its chunks on numelu's own thread pool instead of Numba's."""
+    if parallel and pool:
+        threaded = _jit(_run_on_pool_driver, "numelu_pool_driver", inline="always")
+    else:
+        threaded = _threaded_driver() if parallel else None    # None: its branch is pruned
     chunk = PARALLEL_CHUNK
     inputs_apart = _inputs_apart[item, nin]
 
@@ -623,8 +649,8 @@ def _make_loop(nin: int, item: int, parallel: bool) -> CFunc:
                                   n, flags)
         restore_fp_flags(flags, raised)
 
-    loop.__qualname__ = loop.__name__ = (
-        f"numelu_loop_{nin}in_{item}byte_{'parallel' if parallel else 'cpu'}")
+    flavour = ("parallel_pool" if pool else "parallel") if parallel else "cpu"
+    loop.__qualname__ = loop.__name__ = f"numelu_loop_{nin}in_{item}byte_{flavour}"
     return _compile_cached(loop, LOOP_SIGNATURE)
 
 
@@ -638,6 +664,9 @@ def _compile_cached(loop, signature) -> CFunc:
     """
     signature = sigutils.normalize_signature(signature)
     compiled = CFunc(loop, signature, locals={}, options={"nopython": True, **_JIT})
+    if not DISK_CACHE:
+        compiled.compile()
+        return compiled
     compiled.enable_caching()
     stable_key = (FINGERPRINT, loop.__qualname__)
     compiled._cache._index_key = lambda sig, codegen: (sig, codegen.magic_tuple(), stable_key)

@@ -13,6 +13,8 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic
 
+from numelu._half import float_to_half, half_to_float, native_half
+
 _BYTE_PTR = ir.IntType(8).as_pointer()
 
 
@@ -44,14 +46,21 @@ def _element_pointer(builder: ir.IRBuilder, address: ir.Value, offset: ir.Value,
     return builder.bitcast(byte_pointer, storage.as_pointer())
 
 
+def _widen(context, builder: ir.IRBuilder, pointer: ir.Value) -> ir.Value:
+    """The float16 at ``pointer`` as a float32 (on the bits where the target lacks F16C)."""
+    if native_half(context):
+        return builder.fpext(builder.load(pointer, align=1), ir.FloatType())
+    bits = builder.load(builder.bitcast(pointer, ir.IntType(16).as_pointer()), align=1)
+    return half_to_float(builder, bits)
+
+
 def _make_load(storage: ir.Type, value_type: types.Float):
     @intrinsic
     def load(typingctx, address, offset):
         def codegen(context, builder, signature, args):
-            value = builder.load(_element_pointer(builder, *args, storage), align=1)
             if isinstance(storage, ir.HalfType):
-                value = builder.fpext(value, ir.FloatType())
-            return value
+                return _widen(context, builder, _element_pointer(builder, *args, storage))
+            return builder.load(_element_pointer(builder, *args, storage), align=1)
 
         return value_type(types.intp, types.intp), codegen
 
@@ -63,9 +72,14 @@ def _make_store(storage: ir.Type, value_type: types.Float):
     def store(typingctx, address, offset, value):
         def codegen(context, builder, signature, args):
             converted = context.cast(builder, args[2], signature.args[2], value_type)
+            pointer = _element_pointer(builder, args[0], args[1], storage)
             if isinstance(storage, ir.HalfType):
-                converted = builder.fptrunc(converted, storage)
-            builder.store(converted, _element_pointer(builder, args[0], args[1], storage), align=1)
+                if not native_half(context):
+                    pointer = builder.bitcast(pointer, ir.IntType(16).as_pointer())
+                    converted = float_to_half(builder, converted)
+                else:
+                    converted = builder.fptrunc(converted, storage)
+            builder.store(converted, pointer, align=1)
             return context.get_dummy_value()
 
         return types.void(types.intp, types.intp, value), codegen

@@ -1,54 +1,26 @@
-"""Keep Numba's thread pool out of the two ways it can kill a process (docs/design.md, Threads).
+"""The compiled side of the thread-safety flags of ``_gate``: taking and leaving the gate
+inside a threaded loop, for the loops this process compiles (their flags are linked by name;
+why the gate exists: docs/design.md, Threads).
 
-* The ``workqueue`` layer aborts when two threads enter parallel code at once.
-* GNU OpenMP kills a child that uses it after ``fork()``.
-
-The guard lives inside the compiled threaded loops themselves, so it also protects users who
-call the genuine ``.parallel`` ufuncs directly (or hand them to Dask): two process-wide flags,
-exported to Numba's JIT linker as symbols, are read by every threaded loop:
-
-* ``numelu_parallel_gate``: taken with an atomic compare-and-swap by the call that uses the
-  thread pool; a call that finds it taken runs the serial SIMD kernel instead (no waiting, no
-  oversubscription; the serial loops release the GIL, so Python threads still scale);
-* ``numelu_forked_child``: set in a child after ``fork()``; from then on only serial kernels run.
-
-Addresses are resolved when a loop is linked, so loops cached on disk stay valid in every process.
+The guard lives inside the compiled loops themselves, so it also protects users who call the
+genuine ``.parallel`` ufuncs directly (or hand them to Dask).  Addresses are resolved when a loop
+is linked, so loops cached on disk stay valid in every process.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 
 from llvmlite import binding, ir
 from numba import types
 from numba.core.extending import intrinsic
 
-GATE_SYMBOL = "numelu_parallel_gate"
-FORKED_SYMBOL = "numelu_forked_child"
+from numelu._gate import FORKED_SYMBOL, GATE_SYMBOL, JIT_FLAGS, in_forked_child, parallel_busy
 
-_gate = ctypes.c_int32(0)
-_forked = ctypes.c_int32(0)
-binding.add_symbol(GATE_SYMBOL, ctypes.addressof(_gate))
-binding.add_symbol(FORKED_SYMBOL, ctypes.addressof(_forked))
+__all__ = ["in_forked_child", "leave_parallel_region", "parallel_busy", "try_enter_parallel_region"]
 
-
-def _after_fork_in_child() -> None:
-    _forked.value = 1
-    _gate.value = 0
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def in_forked_child() -> bool:
-    return bool(_forked.value)
-
-
-def parallel_busy() -> bool:
-    """True while some call is using the thread pool through a numelu loop."""
-    return bool(_gate.value)
+binding.add_symbol(GATE_SYMBOL, ctypes.addressof(JIT_FLAGS[0]))
+binding.add_symbol(FORKED_SYMBOL, ctypes.addressof(JIT_FLAGS[1]))
 
 
 def _flag(module: ir.Module, name: str) -> ir.GlobalVariable:

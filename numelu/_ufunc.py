@@ -36,16 +36,17 @@ _KEEP_ALIVE: list[object] = []
 
 
 def make_ufunc(name: str, doc: str, nin: int,
-               loops: Sequence[tuple[str, object, int]]) -> np.ufunc:
-    """A ufunc named ``name`` with one output and homogeneous loops ``[(char, cfunc, data),
-    ...]``: NumPy passes each loop its ``data`` address."""
-    functions = (ctypes.c_void_p * len(loops))(*[loop.address for _, loop, _ in loops])
+               loops: Sequence[tuple[str, int, int]]) -> np.ufunc:
+    """A ufunc named ``name`` with one output and homogeneous loops ``[(char, loop address,
+    data address), ...]``: NumPy passes each loop its ``data`` address.  The caller keeps the
+    compiled loops and their data alive for the life of the process."""
+    functions = (ctypes.c_void_p * len(loops))(*[loop for _, loop, _ in loops])
     data = (ctypes.c_void_p * len(loops))(*[address for _, _, address in loops])
     type_numbers = [np.dtype(char).num for char, _, _ in loops for _ in range(nin + 1)]
     signature = (ctypes.c_char * len(type_numbers))(*type_numbers)
     name_buffer = ctypes.create_string_buffer(name.encode())
     doc_buffer = ctypes.create_string_buffer(doc.encode())
-    _KEEP_ALIVE.append((functions, data, signature, name_buffer, doc_buffer, loops))
+    _KEEP_ALIVE.append((functions, data, signature, name_buffer, doc_buffer))
     return _FROM_FUNC_AND_DATA(
         functions, data, signature, len(loops), nin, 1, _PY_UFUNC_NONE, name_buffer, doc_buffer, 0
     )

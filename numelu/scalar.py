@@ -33,6 +33,7 @@ from numba.core.extending import overload, register_jitable
 
 # the compiled implementations of the stubs, registered on import (no numba.cuda imported)
 from numelu import _math_cpu  # noqa: F401
+from numelu._constants import SELU_ALPHA, SELU_ALPHA_DECIMAL, SELU_SCALE, SELU_SCALE_DECIMAL
 from numelu._cuda import math_overloads  # noqa: F401
 from numelu._math_stubs import (
     exp_hilo,
@@ -55,14 +56,6 @@ __all__ = [
     "elu_derivative_from_output", "selu", "selu_backward", "selu_derivative",
     "selu_derivative_from_output",
 ]
-
-#: SELU's alpha and scale (Klambauer et al. 2017) to 32 significant digits, as PyTorch uses them.
-SELU_ALPHA_DECIMAL = "1.6732632423543772848170429916717"
-SELU_SCALE_DECIMAL = "1.0507009873554804934193349852946"
-#: SELU's alpha (Klambauer et al. 2017), as PyTorch uses it.
-SELU_ALPHA = float(SELU_ALPHA_DECIMAL)
-#: SELU's scale (Klambauer et al. 2017), as PyTorch uses it.
-SELU_SCALE = float(SELU_SCALE_DECIMAL)
 
 
 def _nearest(exact: Fraction) -> tuple[float, float]:
@@ -300,32 +293,24 @@ _celu_derivative_fast = _named(_celu_derivative_with(exp_hilo), "_celu_derivativ
 
 @register_jitable(forceinline=True)
 def elu_derivative_from_output(y, alpha):
-    """d elu / dx from the output y: ``1`` if ``y > 0`` else ``y + alpha``.
-
-    Needs ``alpha >= 0``.  Exact where ``y + alpha`` is; returns 0 once ``y`` has rounded to
-    ``-alpha`` (x below about -17.3 in float32, -37.4 in float64, for alpha = 1), where
-    ``elu_derivative(x)`` still has its true tiny value.
-    """
+    """d elu / dx from the output y: ``1`` if ``y > 0`` else ``y + alpha`` (where it loses
+    digits: ``help(numelu.elu_derivative_from_output)``)."""
     y, alpha = _as_floats2(y, alpha)
     return _select_nonpositive(y, const(1.0, y), y + alpha)
 
 
 @register_jitable(forceinline=True)
 def selu_derivative_from_output(y):
-    """d selu / dx from the output y: ``SELU_SCALE`` if ``y > 0`` else ``y + SELU_SCALE*SELU_ALPHA``.
-
-    Returns 0 once ``y`` has rounded to ``-SELU_SCALE*SELU_ALPHA`` (very negative x).
-    """
+    """d selu / dx from the output y: ``SELU_SCALE`` if ``y > 0`` else
+    ``y + SELU_SCALE*SELU_ALPHA`` (where it loses digits: ``help(numelu.selu_derivative_from_output)``)."""
     y = _as_float(y)
     return _select_nonpositive(y, const(SELU_SCALE, y), y + const(SELU_SCALE_ALPHA, y))
 
 
 @register_jitable(forceinline=True)
 def celu_derivative_from_output(y, alpha):
-    """d celu / dx from the output y: ``1`` if ``y > 0`` else ``y / alpha + 1``.
-
-    Needs ``alpha > 0``.  Returns 0 once ``y`` has rounded to ``-alpha`` (very negative x).
-    """
+    """d celu / dx from the output y: ``1`` if ``y > 0`` else ``y / alpha + 1`` (where it loses
+    digits: ``help(numelu.celu_derivative_from_output)``)."""
     y, alpha = _as_floats2(y, alpha)
     return _select_nonpositive(y, const(1.0, y), y / alpha + const(1.0, y))
 

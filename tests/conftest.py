@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import CPU_TARGETS, ROUTES
 
-from numelu._table import BY_NAME, FunctionSpec
+from numelu._functions import BY_NAME, FunctionSpec
 
 
 @pytest.fixture(params=CPU_TARGETS)
@@ -15,7 +15,7 @@ def target(request) -> str:
 
 @pytest.fixture
 def spec(name: str) -> FunctionSpec:
-    """The table row (``numelu._table.BY_NAME``) of the test's parametrized ``name``."""
+    """The table row (``numelu._functions.BY_NAME``) of the test's parametrized ``name``."""
     return BY_NAME[name]
 
 

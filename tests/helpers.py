@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import numelu
+from numelu._functions import BY_NAME
 from numelu._reference import SELU_ALPHA_DECIMAL, SELU_SCALE_DECIMAL
-from numelu._table import BY_NAME
 
 _MISSING = object()
 

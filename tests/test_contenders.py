@@ -22,8 +22,8 @@ from numelu._bench.contenders import (
 )
 from numelu._bench.correctness import mismatch
 from numelu._bench.peers import _PEER_PROBLEMS
+from numelu._functions import FUNCTIONS
 from numelu._reference import NAMES, numpy_label
-from numelu._table import FUNCTIONS
 from numelu.scalar import SELU_ALPHA, SELU_SCALE
 
 VALUE_CONTENDERS = [c for c in CONTENDERS if c.checks_value]

@@ -23,8 +23,8 @@ from helpers import args_by_role
 
 import numelu
 from numelu import _cuda
+from numelu._functions import FUNCTIONS
 from numelu._reference import numpy_reference as reference
-from numelu._table import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent

@@ -18,8 +18,8 @@ import pytest
 from helpers import args_by_role
 
 import numelu
+from numelu._functions import BY_NAME, FUNCTIONS
 from numelu._reference import numpy_reference
-from numelu._table import BY_NAME, FUNCTIONS
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")

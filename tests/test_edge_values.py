@@ -26,8 +26,8 @@ from helpers import (
 )
 
 import numelu
+from numelu._functions import BY_NAME, FUNCTIONS
 from numelu._reference import kind_of
-from numelu._table import BY_NAME, FUNCTIONS
 
 DTYPES = (np.float16, np.float32, np.float64)
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import args_by_role, run
 
 import numelu
-from numelu._table import BY_NAME
+from numelu._functions import BY_NAME
 
 NAMES = [spec.name for spec in numelu.FUNCTIONS]
 CELU_FAMILY = ["celu", "celu_derivative", "celu_backward"]

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 import numelu
 from numelu import _config, _fast_path
-from numelu._table import FUNCTIONS
+from numelu._functions import FUNCTIONS
 
 # Hypothesis imports libcst to suggest a patch when a property fails; under this project's
 # ``filterwarnings = error`` a DeprecationWarning from that import turns the failure report
-# into an INTERNALERROR (as in test_ufunc_protocol.py).  Import it once here, quietly.
+# into an INTERNALERROR (as in tests/helpers.py).  Import it once here, quietly.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     try:

@@ -49,9 +49,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import numelu
+from numelu._functions import BY_NAME, FUNCTIONS
 from numelu._loops import PARALLEL_CHUNK
 from numelu._reference import derivative_of, kind_of, numpy_branches
-from numelu._table import BY_NAME, FUNCTIONS
 
 pytestmark = QUIET_HYPOTHESIS_REPORTS
 CATEGORIES = ("divide", "over", "invalid")

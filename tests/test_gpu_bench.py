@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 from numelu._bench import cli, gpu_report
-from numelu._bench.cases import DEFAULT_FUNCTIONS, DTYPES, Case, make_inputs
+from numelu._bench.cases import ALPHA, DEFAULT_FUNCTIONS, DTYPES, Case, make_inputs
 from numelu._bench.correctness import mismatch
-from numelu._bench.expressions import ALPHA, has_alpha
 from numelu._bench.gpu_contenders import (
     CUPY_CONSTANTS,
     CUPY_FORMULAS,
@@ -29,6 +28,7 @@ from numelu._bench.gpu_contenders import (
     select_gpu_contenders,
     torch_call,
 )
+from numelu._reference import has_alpha
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "bench_gpu_small.json"

@@ -13,7 +13,7 @@ import pytest
 from helpers import args_by_role
 
 import numelu
-from numelu._table import BY_NAME, FUNCTIONS
+from numelu._functions import BY_NAME, FUNCTIONS
 
 NAMES = [spec.name for spec in FUNCTIONS]
 ALPHA_NAMES = [spec.name for spec in FUNCTIONS if spec.has_alpha]

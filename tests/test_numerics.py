@@ -50,6 +50,7 @@ from hypothesis.extra import numpy as hnp
 
 import numelu
 from numelu import scalar
+from numelu._functions import BY_NAME, FUNCTIONS
 from numelu._reference import (
     NUMPY_CONSTANTS,
     derivative_of,
@@ -57,7 +58,6 @@ from numelu._reference import (
     mpmath_value,
     numpy_reference,
 )
-from numelu._table import BY_NAME, FUNCTIONS
 
 pytestmark = QUIET_HYPOTHESIS_REPORTS
 DTYPES = (np.float16, np.float32, np.float64)

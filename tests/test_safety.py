@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from precompiled_support import kernels_folder
 
 import numelu
 
@@ -25,9 +26,17 @@ TIMEOUT = 120
 pytestmark = pytest.mark.slow
 
 
+#: The ``layer`` of the precompiled kernels: their own thread pool, not one of Numba's.
+POOL = "numelu-pool"
+
+
 def _environment(layer: str) -> dict:
     env = dict(os.environ)
-    env["NUMBA_THREADING_LAYER"] = layer
+    if layer == POOL:
+        folder, level = kernels_folder()
+        env.update(NUMELU_KERNELS=level, NUMELU_KERNELS_DIR=str(folder))
+    else:
+        env.update(NUMBA_THREADING_LAYER=layer, NUMELU_KERNELS="jit")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("NUMELU_TARGET", None)
     env.pop("NUMELU_PARALLEL_THRESHOLD", None)
@@ -81,6 +90,7 @@ LAYERS = [
     "workqueue",
     pytest.param("tbb", marks=pytest.mark.skipif("not _layer_loads('tbb')",
                                                  reason="Numba's tbb layer cannot load here")),
+    POOL,
 ]
 
 
@@ -94,6 +104,7 @@ def layer(request):
 THREADS = """
     import sys, threading
     import numpy as np, numba, numelu
+    from numelu._kernels import threading_in_use
 
     mode = sys.argv[1]
     n_threads, repeats = 8, 6
@@ -132,7 +143,7 @@ THREADS = """
         t.join()
     assert not failures, failures
     numelu.elu(x, 0.5, target="parallel")            # the pool still works afterwards
-    print(numba.threading_layer())
+    print(threading_in_use())
 """
 
 
@@ -160,6 +171,7 @@ def test_many_threads_under_config_threshold_zero(layer):
     code = """
         import threading
         import numpy as np, numba, numelu
+        from numelu._kernels import threading_in_use
         from numelu import _safety
         from numelu._loops import PARALLEL_CHUNK
 
@@ -196,7 +208,7 @@ def test_many_threads_under_config_threshold_zero(layer):
         assert not failures, failures
         assert seen_busy, "no call ever entered the threaded region"
         assert not _safety.parallel_busy()
-        print(numba.threading_layer())
+        print(threading_in_use())
     """
     assert run_child(code, layer).split()[-1] == layer
 
@@ -228,13 +240,14 @@ def test_dask_threaded_scheduler(layer):
 FORK = """
     import os, sys, time
     import numpy as np, numba, numelu
+    from numelu._kernels import threading_in_use
 
     mode = sys.argv[1]
     x = np.linspace(-6, 6, 1_000_003)
     expected = numelu.elu(x, 0.5, target="cpu")
     # the parent has used the thread pool before forking
     assert np.array_equal(numelu.elu(x, 0.5, target="parallel"), expected)
-    layer = numba.threading_layer()
+    layer = threading_in_use()
 
     pid = os.fork()
     if pid == 0:
@@ -280,6 +293,7 @@ def test_multiprocessing_fork_pool(layer):
     code = """
         import multiprocessing
         import numpy as np, numba, numelu
+        from numelu._kernels import threading_in_use
 
         x = np.linspace(-6, 6, 500_001)
         expected = numelu.elu(x, 1.0, target="cpu")
@@ -288,6 +302,6 @@ def test_multiprocessing_fork_pool(layer):
             results = pool.map(numelu.elu, [x, x[::-1], x])      # pickled by reference
         assert np.array_equal(results[0], expected)
         assert np.array_equal(results[1], expected[::-1])
-        print(numba.threading_layer())
+        print(threading_in_use())
     """
     assert run_child(code, layer).split()[-1] == layer

@@ -16,7 +16,7 @@ from numba import njit, types
 
 import numelu
 import numelu.scalar as S
-from numelu._table import BY_NAME, FUNCTIONS
+from numelu._functions import BY_NAME, FUNCTIONS
 
 NAMES = [spec.name for spec in FUNCTIONS]
 DTYPES = [np.float32, np.float64]

@@ -1,4 +1,4 @@
-"""The function table (``numelu._table.FUNCTIONS``), the reference formulas
+"""The function table (``numelu._functions.FUNCTIONS``), the reference formulas
 (``numelu._reference``), the docstrings and the README's "Functions" table say the same thing.
 
 What adding a function must touch (CONTRIBUTING.md, "Adding a function") is checked here: a row
@@ -18,7 +18,7 @@ import pytest
 
 import numelu
 from numelu import _reference, scalar
-from numelu._table import BY_NAME, FUNCTIONS
+from numelu._functions import BY_NAME, FUNCTIONS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NAMES = [spec.name for spec in FUNCTIONS]
@@ -80,7 +80,7 @@ def test_reference_reads_the_same_inputs_as_the_table(name, spec):
 @pytest.mark.parametrize("name", NAMES)
 def test_table_math_is_the_reference_formula(name, spec):
     """``FunctionSpec.math`` (what the docstrings show) evaluated in mpmath == the reference."""
-    assert_same_as_reference(name, spec.math, spec.inputs, "_table.py math of")
+    assert_same_as_reference(name, spec.math, spec.inputs, "_functions.py math of")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -24,7 +24,7 @@ from hypothesis.extra import numpy as hnp
 from ufunc_helpers import BINARY, NAMES, assert_matches, data, outcome
 
 import numelu
-from numelu._table import BY_NAME, FUNCTIONS
+from numelu._functions import BY_NAME, FUNCTIONS
 
 UNARY = [spec.name for spec in FUNCTIONS if spec.nin == 1]
 TERNARY = [spec.name for spec in FUNCTIONS if spec.nin == 3]

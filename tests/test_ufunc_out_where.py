@@ -21,7 +21,7 @@ from ufunc_helpers import (
     scalar_inputs,
 )
 
-from numelu._table import BY_NAME
+from numelu._functions import BY_NAME
 
 # --------------------------------------------------------------------------- out=
 

@@ -28,7 +28,7 @@ from ufunc_helpers import (
 )
 
 import numelu
-from numelu._table import BY_NAME
+from numelu._functions import BY_NAME
 
 # --------------------------------------------------------------------------- values
 

@@ -10,8 +10,8 @@ import numpy as np
 from helpers import args_by_role
 
 import numelu
+from numelu._functions import BY_NAME
 from numelu._reference import numpy_reference
-from numelu._table import BY_NAME
 
 # Hypothesis imports libcst to suggest a patch when a property fails; under this project's
 # ``filterwarnings = error`` a DeprecationWarning from that import turns the failure report

@@ -47,7 +47,7 @@ class Case:
 
 
 def function_names() -> tuple[str, ...]:
-    from numelu._table import FUNCTIONS
+    from numelu._functions import FUNCTIONS
 
     return tuple(spec.name for spec in FUNCTIONS)
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from numelu._bench.cases import Case
+from numelu._bench.cases import ALPHA, Case
 from numelu._bench.contenders import _torch_coefficients
-from numelu._bench.expressions import ALPHA, array_inputs, has_alpha
 from numelu._bench.gpu_libraries import library, problem, simulating, usable_library
+from numelu._reference import array_inputs, has_alpha
 from numelu.scalar import SELU_ALPHA, SELU_SCALE
 
 #: Sizes of the GPU benchmark (10^8 float64 is 800 MB per array).
