@@ -30,6 +30,11 @@ def add(gate: ctypes.c_int32, forked: ctypes.c_int32) -> None:
     _pairs.append((gate, forked))
 
 
+def every_pair() -> list[tuple[ctypes.c_int32, ctypes.c_int32]]:
+    """Every registered (gate, forked) pair: the JIT's, and a loaded library's."""
+    return list(_pairs)
+
+
 def _after_fork_in_child() -> None:
     for gate, forked in _pairs:
         forked.value = 1

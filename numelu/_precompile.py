@@ -55,7 +55,7 @@ def compile_pieces() -> dict[str, object]:
     pieces: dict[str, object] = {}
     for spec in FUNCTIONS:
         for char in "fd":
-            pieces[_precompiled.kernel_key(spec.name, char)] = _loops.segment_kernel(spec, char)
+            pieces[_precompiled.kernel_key(spec.name, char)] = _loops.function_kernel(spec, char)
     for nin in (1, 2, 3):
         pieces[_precompiled.half_key(nin)] = _loops.half_kernel(nin)
         for item in (2, 4, 8):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import numelu
-from numelu import _config, _dispatch, _safety
+from numelu import _config, _dispatch, _gate
 
 VALID_TARGETS = ("auto", "cpu", "parallel", "cuda")
 
@@ -183,24 +183,30 @@ def test_auto_above_threshold_zero_threshold_results_are_right(spy, environment)
 def test_threaded_loop_runs_serially_while_the_gate_is_taken(x_large):
     """The gate (docs/design.md, Threads): a threaded loop that finds it taken runs the serial
     kernel."""
-    _safety._gate.value = 1          # as if another call were using the thread pool
+    gates = [gate for gate, _ in _gate.every_pair()]   # the JIT's and a precompiled library's
+    for gate in gates:
+        gate.value = 1                   # as if another call were using the thread pool
     try:
-        assert _safety.parallel_busy()
+        assert _gate.parallel_busy()
         assert_elu(numelu.elu(x_large, target="parallel"), x_large)
         assert_elu(numelu.elu.parallel(x_large, 1.0), x_large)
     finally:
-        _safety._gate.value = 0
+        for gate in gates:
+            gate.value = 0
     assert_elu(numelu.elu(x_large, target="parallel"), x_large)
-    assert not _safety.parallel_busy()   # a threaded call releases the gate
+    assert not _gate.parallel_busy()     # a threaded call releases the gate
 
 
 def test_forked_child_flag_means_serial(x_large):
-    _safety._forked.value = 1
+    flags = [forked for _, forked in _gate.every_pair()]
+    for forked in flags:
+        forked.value = 1
     try:
-        assert _safety.in_forked_child()
+        assert _gate.in_forked_child()
         assert_elu(numelu.elu(x_large, target="parallel"), x_large)
     finally:
-        _safety._forked.value = 0
+        for forked in flags:
+            forked.value = 0
 
 
 # --------------------------------------------------------------------------- precedence
