@@ -24,7 +24,7 @@ from numelu._bench.gpu_contenders import (
     moved_bytes,
 )
 from numelu._bench.report import _table, format_ratio, format_size, format_time
-from numelu._bench.results import Result, group_results
+from numelu._bench.results import Result, entries_from_json, group_results
 
 #: At least this fraction of the copy's bandwidth at GOAL_LARGE elements.
 BANDWIDTH_GOAL = 0.85
@@ -59,20 +59,10 @@ def is_gpu_document(document: dict[str, Any]) -> bool:
 def gpu_results(document: dict[str, Any], stat: str = "min") -> list[GpuResult]:
     """The GPU results of a pytest-benchmark JSON (entries without numelu's ``extra_info`` are
     ignored)."""
-    rows = []
-    for entry in document.get("benchmarks", []):
-        info = entry.get("extra_info") or {}
-        if not {"function", "dtype", "size", "contender"} <= info.keys():
-            continue
-        name = info["contender"]
-        known = GPU_CONTENDERS_BY_NAME.get(name)
-        role = info.get("role") or (known.role if known else "peer")
-        result = Result(info["function"], info["dtype"], int(info["size"]),
-                        info.get("data", "normal"), name, role, float(entry["stats"][stat]))
-        rows.append(GpuResult(result, moved_bytes(result.function, role, result.size,
-                                                  result.dtype),
-                              info.get("pipelined_seconds"), info.get("library")))
-    return rows
+    return [GpuResult(result, moved_bytes(result.function, result.role, result.size,
+                                          result.dtype),
+                      info.get("pipelined_seconds"), info.get("library"))
+            for result, info in entries_from_json(document, GPU_CONTENDERS_BY_NAME, stat)]
 
 
 def grouped(rows: Iterable[GpuResult]) -> dict[tuple, list[GpuResult]]:

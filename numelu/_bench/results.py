@@ -5,7 +5,7 @@ ufunc call floor."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,18 +57,23 @@ def results_from_json(document: dict[str, Any], stat: str = "min") -> list[Resul
     Each benchmark must carry ``extra_info`` with function, dtype, size, data, contender and role
     (both producers here write them); other entries are ignored.
     """
-    results = []
+    return [result for result, _ in entries_from_json(document, CONTENDERS_BY_NAME, stat)]
+
+
+def entries_from_json(document: dict[str, Any], contenders: dict[str, Any],
+                      stat: str = "min") -> Iterator[tuple[Result, dict[str, Any]]]:
+    """(result, its ``extra_info``) for each benchmark of ``document`` that has numelu's
+    ``extra_info``; a contender's role is its own, else ``contenders``' entry's, else "peer"."""
     for entry in document.get("benchmarks", []):
         info = entry.get("extra_info") or {}
         if not {"function", "dtype", "size", "contender"} <= info.keys():
             continue
         contender = info["contender"]
-        role = info.get("role") or (CONTENDERS_BY_NAME[contender].role
-                                    if contender in CONTENDERS_BY_NAME else "peer")
-        results.append(Result(info["function"], info["dtype"], int(info["size"]),
-                              info.get("data", "normal"), contender, role,
-                              float(entry["stats"][stat])))
-    return results
+        role = info.get("role") or (contenders[contender].role if contender in contenders
+                                    else "peer")
+        yield (Result(info["function"], info["dtype"], int(info["size"]),
+                      info.get("data", "normal"), contender, role,
+                      float(entry["stats"][stat])), info)
 
 
 def _function_order(name: str) -> tuple[int, str]:
