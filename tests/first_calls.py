@@ -28,6 +28,8 @@ def main() -> None:
     for function in numelu.FUNCTIONS_BY_NAME.values():
         for dtype in (np.float16, np.float32, np.float64):
             args = [np.linspace(-3, 3, 70_001, dtype=dtype)] * function.nin
+            if function.spec.has_alpha:         # a valid alpha for every alpha rule
+                args[-1] = np.linspace(0.5, 2, 70_001, dtype=dtype)
             function(*args)
             function.parallel(*args)
     print(len(compiled), "|", _kernels.choice()[1])
