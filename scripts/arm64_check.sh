@@ -87,9 +87,11 @@ status=$?
 finished=$(date +%s)
 
 versions=$(arm64_run "$root" "$ARM64_VENV/bin/python" -c '
-import platform, sys, numpy, numba, llvmlite.binding as b
+import platform, numpy, numba, llvmlite, llvmlite.binding as b
+llvm = ".".join(map(str, b.llvm_version_info))
 print(f"- Python {platform.python_version()} on {platform.machine()}, NumPy {numpy.__version__}, "
-      f"Numba {numba.__version__}, llvmlite {b.llvm_version_info} (LLVM), CPU {b.get_host_cpu_name()}")
+      f"Numba {numba.__version__}, llvmlite {llvmlite.__version__} (LLVM {llvm}), "
+      f"LLVM host CPU {b.get_host_cpu_name()!r}")
 ' 2>&1)
 {
     echo "# numelu on AArch64 under qemu-user ($mode, $(date -u +%Y-%m-%d))"
