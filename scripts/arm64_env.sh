@@ -116,14 +116,26 @@ arm64_install() {
 }
 
 # Copy the checkout at $2 (tracked files, with uncommitted changes) to $ARM64_SRC in the root.
+# A file whose content is unchanged keeps the copy already there, with its time stamp: Numba's
+# cache throws away what it compiled from a source file whose time stamp changed.
 arm64_copy_checkout() {
-    local root=$1 repo=$2 tree
+    local root=$1 repo=$2 tree new file
     tree=$(git -C "$repo" stash create 2>/dev/null)
     tree=${tree:-HEAD}
-    rm -rf "${root:?}$ARM64_SRC"
-    mkdir -p "$root$ARM64_SRC"
-    git -C "$repo" archive "$tree" | tar -x -C "$root$ARM64_SRC"
-    git -C "$repo" describe --always --dirty 2>/dev/null > "$root$ARM64_SRC/.commit"
+    new=$root$ARM64_SRC.new
+    rm -rf "$new"
+    mkdir -p "$new" "$root$ARM64_SRC"
+    git -C "$repo" archive "$tree" | tar -x -C "$new"
+    git -C "$repo" describe --always --dirty 2>/dev/null > "$new/.commit"
+    (cd "$new" && find . -type f) | while read -r file; do
+        cmp -s "$new/$file" "$root$ARM64_SRC/$file" || {
+            mkdir -p "$(dirname "$root$ARM64_SRC/$file")"; cp -p "$new/$file" "$root$ARM64_SRC/$file"; }
+    done
+    # files no longer in the checkout
+    (cd "$root$ARM64_SRC" && find . -type f -not -path '*/__pycache__/*') | while read -r file; do
+        [ -e "$new/$file" ] || rm -f "$root$ARM64_SRC/$file"
+    done
+    rm -rf "$new"
 }
 
 # Run "$2..." inside the root (working directory /) with numelu's source on PYTHONPATH and a
