@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Run numelu's tests on 64-bit Arm (AArch64) Linux under qemu-user emulation.
 #
-# usage: sudo scripts/arm64_check.sh OUTDIR [--subset|--full] [--budget SECONDS]
+# usage: sudo scripts/arm64_check.sh OUTDIR [--subset|--full] [--budget SECONDS] [-- PYTEST ARGS]
 #
 #   --subset  (default) the tests listed in scripts/arm64_subset.txt: numerics in float16/32/64
 #             (every float32 through elu: scripts/float32_digest.py), edge values, floating-point flags, where=/out=/overlap,
 #             threads and the fork guard, numelu.scalar in a user's @njit.  Budget 3600 s.
 #   --full    the whole suite (tests/), with the dask/xarray/pandas extras.  Budget 14400 s.
+#   -- ARGS   run pytest on ARGS (test ids, -k ...; paths relative to the checkout) instead.
 #
 # Builds (or reuses) an arm64 Debian root in $ARM64_ROOT (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/numelu-arm64-root), installs the host's versions of NumPy,
@@ -34,11 +35,13 @@ while [ $# -gt 0 ]; do
         --subset) mode=subset ;;
         --full) mode=full ;;
         --budget) budget=$2; shift ;;
+        --) shift; break ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
 [ -n "$budget" ] || { [ $mode = full ] && budget=14400 || budget=3600; }
+extra=$mode
 root=${ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/numelu-arm64-root}
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
@@ -46,7 +49,7 @@ log=$outdir/arm64-check.log summary=$outdir/arm64-summary.md
 
 # The host's versions, so that a difference is the platform's and not a version's.
 HOST_PYTHON=${HOST_PYTHON:-python3}
-pins=$("$HOST_PYTHON" - "$mode" <<'EOF'
+pins=$("$HOST_PYTHON" - "$extra" <<'EOF'
 import importlib.metadata as md, sys
 names = ["numpy", "numba", "llvmlite", "pytest", "hypothesis", "mpmath"]
 if sys.argv[1] == "full":
@@ -61,7 +64,13 @@ print(" ".join(pins))
 EOF
 ) || exit 1
 select=()
-if [ "$mode" = full ]; then
+if [ $# -gt 0 ]; then
+    mode=chosen
+    tests=()
+    for arg in "$@"; do
+        case $arg in tests*) tests+=("$arg") ;; *) select+=("$arg") ;; esac
+    done
+elif [ "$mode" = full ]; then
     tests=(tests)
 else
     mapfile -t tests < <(grep -v -e '^#' -e '^$' -e '^-k ' "$here/arm64_subset.txt")

@@ -10,7 +10,8 @@
 # Needs root (chroot, mount).  Every function prints what it does on stderr.
 
 ARM64_SUITE=${ARM64_SUITE:-bookworm}
-ARM64_PACKAGES=${ARM64_PACKAGES:-python3,libstdc++6}
+# libgomp1: Numba's "omp" threading layer (its wheels do not carry the OpenMP runtime)
+ARM64_PACKAGES=${ARM64_PACKAGES:-python3,libstdc++6,libgomp1}
 ARM64_VENV=/opt/numelu-venv
 ARM64_SRC=/opt/numelu-src
 ARM64_CACHE=/opt/numelu-numba-cache
@@ -42,21 +43,34 @@ arm64_ensure_qemu() {
     grep -q enabled "$binfmt/qemu-aarch64" || { arm64_log "qemu-aarch64 is registered but disabled"; return 1; }
 }
 
-# Build the root filesystem in $1 unless it is there already (marker file).
+# Build the root filesystem in $1 unless it is there already (a marker file names its packages;
+# packages added since are unpacked beside what is there, keeping the venv and Numba's cache).
 arm64_build_root() {
-    local root=$1 started
-    if [ -e "$root/.numelu-arm64-root" ]; then arm64_log "reusing root $root"; return 0; fi
-    arm64_remove_root "$root" || return 1
+    local root=$1 started target=$1
+    if [ -e "$root/.numelu-arm64-root" ]; then
+        if [ "$(cat "$root/.numelu-arm64-root")" = "$ARM64_PACKAGES" ]; then
+            arm64_log "reusing root $root"; return 0
+        fi
+        target=$root.update
+        arm64_remove_root "$target" || return 1
+    else
+        arm64_remove_root "$root" || return 1
+    fi
     started=$(date +%s)
-    arm64_log "building $ARM64_SUITE arm64 root in $root ($ARM64_PACKAGES)"
+    arm64_log "unpacking $ARM64_SUITE arm64 packages into $target ($ARM64_PACKAGES)"
     mmdebstrap --quiet --arch=arm64 --variant=extract --include="$ARM64_PACKAGES" \
-        "$ARM64_SUITE" "$root" >&2 || return 1
+        "$ARM64_SUITE" "$target" >&2 || return 1
+    if [ "$target" != "$root" ]; then
+        # files that are there already stay (a shared library two packages ship alike)
+        (cd "$target" && tar -c --exclude=./dev --exclude=./proc .) \
+            | (cd "$root" && tar -x --skip-old-files) && rm -rf --one-file-system "$target"
+    fi
     mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/opt"
     chmod 1777 "$root/tmp"
     chroot "$root" /usr/bin/python3 -c 'import sys; print(sys.version)' >&2 \
         || { arm64_log "python3 does not run in the root"; return 1; }
-    arm64_log "root built in $(( $(date +%s) - started )) s ($(du -sh "$root" | cut -f1))"
-    touch "$root/.numelu-arm64-root"
+    arm64_log "root ready in $(( $(date +%s) - started )) s ($(du -sh "$root" | cut -f1))"
+    echo "$ARM64_PACKAGES" > "$root/.numelu-arm64-root"
 }
 
 # Delete a root, refusing while anything is still mounted inside it (a bound /dev above all).
