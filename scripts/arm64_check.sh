@@ -53,7 +53,7 @@ pins=$("$HOST_PYTHON" - "$extra" <<'EOF'
 import importlib.metadata as md, sys
 names = ["numpy", "numba", "llvmlite", "pytest", "hypothesis", "mpmath"]
 if sys.argv[1] == "full":
-    names += ["dask", "distributed", "xarray", "pandas", "cloudpickle"]
+    names += ["dask", "distributed", "xarray", "pandas", "cloudpickle", "pytest-benchmark"]
 pins = []
 for name in names:
     try:
