@@ -23,7 +23,7 @@ cleanup() { arm64_unmount; arm64_remove_root "$root" && rm -rf "$work"; }
 trap cleanup EXIT
 
 arm64_build_root "$root" || skip "could not build the arm64 root filesystem"
-pins=$(HOST=1 python3 -c '
+pins=$(python3 -c '
 import importlib.metadata as md
 print(" ".join(f"{n}=={md.version(n)}" for n in ("numpy", "numba", "llvmlite")))') \
     || skip "the host Python has no numpy/numba/llvmlite to match"
