@@ -29,45 +29,133 @@ saving is one ``stmxcsr``, reading the flags after a block one more, and restori
 ``ldmxcsr`` of the saved word with the results' bits ORed in (rounding mode and masks cannot
 have changed in between).  That costs a few cycles, where the C library's ``feclearexcept``
 also saves and reloads the whole x87 environment (about 0.1 us per call, which is a third of a
-100-element call).  Elsewhere the C library's ``fetestexcept`` / ``feclearexcept`` /
-``feraiseexcept`` are used, with its ``FE_*`` values.
+100-element call).  On 64-bit Arm (Linux, macOS, Windows) the C library's ``fetestexcept`` /
+``feclearexcept`` / ``feraiseexcept`` are used, with its ``FE_*`` values (:func:`fenv_layout`);
+on any other CPU the first compilation raises a RuntimeError that says so.
 """
 
 from __future__ import annotations
 
 import ctypes.util
 import platform
+from dataclasses import dataclass
 
 from llvmlite import binding, ir
 from numba import types
 from numba.core import cgutils
 from numba.core.extending import intrinsic
 
-_MACHINE = platform.machine().lower()
+
+@dataclass(frozen=True)
+class FenvLayout:
+    """How the flags are read and written on one platform.
+
+    ``use_mxcsr``: straight from the SSE register (x86-64); otherwise through the C library's
+    fenv functions, found in ``library`` (a name for ``ctypes.util.find_library``, then
+    ``fallback``, a file name the dynamic loader finds), with that library's ``FE_*`` values.
+    """
+
+    use_mxcsr: bool
+    invalid: int
+    divbyzero: int
+    overflow: int
+    all_except: int
+    library: str = ""
+    fallback: str = ""
+
+
+#: MXCSR's exception bits (0 invalid, 2 divide by zero, 3 overflow) are also x86's fenv.h values.
+_X86 = FenvLayout(True, 0x01, 0x04, 0x08, 0x3D)
+
+#: The FPSR's cumulative bits of AArch64, which glibc's and musl's <fenv.h> and Apple's use.
+_AARCH64 = dict(invalid=0x01, divbyzero=0x02, overflow=0x04, all_except=0x1F)
+
+#: Microsoft's <fenv.h> uses its own _SW_* status bits on every CPU (an Arm64 build included).
+_MSVC = dict(invalid=0x10, divbyzero=0x08, overflow=0x04, all_except=0x1F)
+
+
+def fenv_layout(system: str, machine: str) -> FenvLayout | str:
+    """The :class:`FenvLayout` for ``platform.system()`` and ``platform.machine()``, or why
+    numelu cannot keep the flags there (a sentence for the error at first use)."""
+    machine = machine.lower()
+    if machine in ("x86_64", "amd64", "x64"):
+        return _X86
+    if machine in ("aarch64", "arm64"):
+        if system == "Linux":
+            return FenvLayout(False, **_AARCH64, library="m", fallback="libm.so.6")
+        if system == "Darwin":
+            return FenvLayout(False, **_AARCH64, library="System",
+                              fallback="/usr/lib/libSystem.B.dylib")
+        if system == "Windows":
+            return FenvLayout(False, **_MSVC, library="ucrtbase", fallback="ucrtbase.dll")
+    return (f"numelu's compiled loops support x86-64 and 64-bit Arm (Linux, macOS, Windows); "
+            f"this is {system} on {machine!r}, where the C library's FE_* flag values are not "
+            f"known to numelu, so it cannot report floating-point errors as NumPy does. "
+            f"numelu.scalar works here")
+
+
+_LAYOUT = fenv_layout(platform.system(), platform.machine())
+_KNOWN = _LAYOUT if isinstance(_LAYOUT, FenvLayout) else FenvLayout(False, 0x01, 0x02, 0x04, 0x07)
 
 #: The loops save and restore the SSE control/status register directly (x86-64 only).
-USE_MXCSR = _MACHINE in ("x86_64", "amd64")
+USE_MXCSR = _KNOWN.use_mxcsr
 
-#: FE_ALL_EXCEPT of the C library (fenv.h): x86 uses bit 1 (denormal) differently from ARM.
-FE_ALL_EXCEPT = 0x1F if _MACHINE in ("aarch64", "arm64") else 0x3D
+#: FE_ALL_EXCEPT of the C library (fenv.h).
+FE_ALL_EXCEPT = _KNOWN.all_except
 
 #: The exception bits of the flags word that :func:`save_fp_flags` returns and
 #: :func:`restore_fp_flags` takes: MXCSR's bits 0, 2 and 3 on x86-64 (the same values as x86's
 #: fenv.h), the C library's ``FE_INVALID``, ``FE_DIVBYZERO``, ``FE_OVERFLOW`` elsewhere.
-if _MACHINE in ("aarch64", "arm64"):
-    FE_INVALID, FE_DIVBYZERO, FE_OVERFLOW = 0x01, 0x02, 0x04
-else:
-    FE_INVALID, FE_DIVBYZERO, FE_OVERFLOW = 0x01, 0x04, 0x08
+FE_INVALID, FE_DIVBYZERO, FE_OVERFLOW = _KNOWN.invalid, _KNOWN.divbyzero, _KNOWN.overflow
 
 #: The flags that NumPy reports and numelu decides for its results.
 ERROR_FLAGS = FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW
 
 _I32 = ir.IntType(32)
+_FENV_FUNCTIONS = ("fetestexcept", "feclearexcept", "feraiseexcept")
 
-if not USE_MXCSR:
-    _libm = ctypes.util.find_library("m")
-    if _libm:
-        binding.load_library_permanently(_libm)
+
+def load_fenv_functions(layout: FenvLayout | str, find_library=ctypes.util.find_library,
+                        load=binding.load_library_permanently,
+                        address_of=binding.address_of_symbol) -> None:
+    """Make the C library's fenv functions known to LLVM's JIT, or raise a RuntimeError that
+    says what is missing (called when a kernel that needs them is compiled, not at import).
+
+    ``find_library("m")`` gives nothing in a root without ldconfig's cache, so the loader's own
+    file name is the fallback; the functions are also looked for among those the process has
+    loaded already (the Python binary links the C math library on Linux).
+    """
+    if isinstance(layout, str):
+        raise RuntimeError(layout)
+    if layout.use_mxcsr:
+        return
+    tried = []
+    for name in (find_library(layout.library), layout.fallback):
+        if not name or name in tried:
+            continue
+        tried.append(name)
+        try:
+            load(name)
+            break
+        except RuntimeError:
+            continue
+    missing = [f for f in _FENV_FUNCTIONS if not address_of(f)]
+    if missing:
+        raise RuntimeError(
+            f"numelu needs the C library's {', '.join(missing)} to keep the floating-point "
+            f"flags on {platform.system()} {platform.machine()}; not found (libraries tried: "
+            f"{', '.join(tried) or 'none found'})")
+
+
+_loaded = False
+
+
+def _require_fenv() -> None:
+    """:func:`load_fenv_functions` once per process, at the first compilation that needs it."""
+    global _loaded
+    if not _loaded:
+        load_fenv_functions(_LAYOUT)
+        _loaded = True
 
 
 def _declare(module: ir.Module, name: str, return_type: ir.Type, argument: ir.Type
@@ -93,6 +181,8 @@ def _mxcsr_call(builder: ir.IRBuilder, name: str, pointer: ir.Value) -> None:
 def save_fp_flags(typingctx):
     """The floating-point state to restore on exit: MXCSR on x86-64, else
     ``fetestexcept(FE_ALL_EXCEPT)``."""
+
+    _require_fenv()
 
     def codegen(context, builder, signature, args):
         if USE_MXCSR:
