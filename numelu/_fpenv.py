@@ -10,7 +10,7 @@ flags its *results* call for.  The kernels run block by block.  A block whose ow
 raised an error flag (read with :func:`raised_fp_flags`: the arithmetic behind any genuine error
 raises one, so a clean block needs no further look; a float16 result is also tested itself, as
 its rounding may be done in software) is looked at again element by element, each stored result
-against its inputs (``_loops.make_check``), as NumPy evaluating the same formula element by
+against its inputs (``_kernel_body.make_check``), as NumPy evaluating the same formula element by
 element reports them:
 
 * overflow: a result of +-inf where every input of that element is finite (``grad * alpha *

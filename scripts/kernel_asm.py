@@ -102,11 +102,11 @@ def main(argv: list[str]) -> int:
     import llvmlite.binding as llvm
 
     from numelu import _loops
-    from numelu._table import BY_NAME
+    from numelu._functions import BY_NAME
 
     print(f"{platform.machine()}, LLVM CPU {llvm.get_host_cpu_name()!r}")
     for char in args.dtypes.split(","):
-        asm = _loops.segment_kernel(BY_NAME[args.function], char)._library.get_asm_str()
+        asm = _loops.function_kernel(BY_NAME[args.function], char)._library.get_asm_str()
         if args.save:
             os.makedirs(args.save, exist_ok=True)
             path = os.path.join(args.save, f"{args.function}-{char}-{platform.machine()}.s")
