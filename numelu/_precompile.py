@@ -226,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [level for level in levels if level not in _isa.LEVELS]
     if unknown:
         parser.error(f"unknown level(s) {unknown}; known: {', '.join(_isa.LEVELS)}")
-    if _isa.machine() != "x86_64":
-        print(f"numelu: no precompiled kernels for {_isa.machine()}; the JIT serves this CPU")
+    if _isa.machine() != "x86_64" or platform.system() != "Linux":
+        # the libraries are linked and checked with Linux's toolchain (cc -shared, nm -D)
+        print(f"numelu: no precompiled kernels for {platform.system()} {_isa.machine()}; the "
+              "JIT serves this machine")
         return 0
     for manifest in build(levels, args.out, args.jobs):
         print(f"{manifest['level']}: {len(manifest['symbols'])} entry points, "
