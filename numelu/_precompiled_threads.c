@@ -65,23 +65,39 @@ static void run_chunks(struct job *job) {
     }
 }
 
+/* Spin this many pauses (tens of microseconds) for the next job or the workers' end before
+   sleeping: back-to-back calls then skip the sleep and the wake-up, while an idle pool, or one
+   on a machine busy with other work, still sleeps. */
+#define SPIN 2000
+
+static void pause_a_moment(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+    _mm_pause();
+#endif
+}
+
 static void *worker_main(void *unused) {
     (void)unused;
     long seen = 0;
-    pthread_mutex_lock(&pool_lock);
     for (;;) {
+        for (int i = 0; i < SPIN && __atomic_load_n(&generation, __ATOMIC_ACQUIRE) == seen; i++)
+            pause_a_moment();
+        pthread_mutex_lock(&pool_lock);
         while (generation == seen)
             pthread_cond_wait(&work_ready, &pool_lock);
         seen = generation;
         struct job *job = current;
-        if (job == NULL)
-            continue;       /* woken after that call had finished: wait for the next */
-        busy_workers++;
+        if (job == NULL) {  /* woken after that call had finished: wait for the next */
+            pthread_mutex_unlock(&pool_lock);
+            continue;
+        }
+        __atomic_add_fetch(&busy_workers, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&pool_lock);
         run_chunks(job);
         pthread_mutex_lock(&pool_lock);
-        if (--busy_workers == 0)
+        if (__atomic_sub_fetch(&busy_workers, 1, __ATOMIC_RELEASE) == 0)
             pthread_cond_broadcast(&work_done);
+        pthread_mutex_unlock(&pool_lock);
     }
     return NULL;
 }
@@ -126,10 +142,12 @@ int32_t numelu_run_threaded(intptr_t kernel, intptr_t context, intptr_t a0, intp
     pthread_mutex_lock(&pool_lock);
     start_workers();
     current = &job;
-    generation++;
+    __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&work_ready);
     pthread_mutex_unlock(&pool_lock);
     run_chunks(&job);
+    for (int i = 0; i < SPIN && __atomic_load_n(&busy_workers, __ATOMIC_ACQUIRE) > 0; i++)
+        pause_a_moment();
     pthread_mutex_lock(&pool_lock);
     while (busy_workers > 0 || __atomic_load_n(&job.next, __ATOMIC_RELAXED) < job.chunks)
         pthread_cond_wait(&work_done, &pool_lock);
