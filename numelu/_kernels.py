@@ -7,14 +7,14 @@ from __future__ import annotations
 import ctypes
 import threading
 
+import numpy as np
+
 from numelu import _precompiled
 from numelu._functions import FunctionSpec
 
 _lock = threading.Lock()
 _choice: dict[str, object] = {}
 _data: dict[tuple[str, str], ctypes.Array] = {}
-
-_ITEM = {"e": 2, "f": 4, "d": 8}
 
 
 def choice() -> tuple[_precompiled.Library | None, str]:
@@ -32,8 +32,14 @@ def loops(spec: FunctionSpec, parallel: bool, chars: str) -> list[tuple[str, int
         from numelu._loops import make_loop
 
         return [(char, *_jit_loop(make_loop(spec, char, parallel))) for char in chars]
-    return [(char, library.address(_precompiled.loop_key(spec.nin, _ITEM[char], parallel)),
+    return [(char, _precompiled_loop(library, spec, char, parallel),
              _precompiled_data(library, spec, char)) for char in chars]
+
+
+def _precompiled_loop(library: _precompiled.Library, spec: FunctionSpec, char: str,
+                      parallel: bool) -> int:
+    """The address of the library's generic loop for ``spec``'s inputs and ``char``'s size."""
+    return library.address(_precompiled.loop_key(spec.nin, np.dtype(char).itemsize, parallel))
 
 
 def _jit_loop(loop_and_data: tuple) -> tuple[int, int]:
