@@ -8,6 +8,7 @@ dispatch table, which also checks that the operating system saves the wide regis
 
 from __future__ import annotations
 
+import functools
 import platform
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def numpy_features() -> dict[str, bool]:
     return __cpu_features__
 
 
+@functools.cache
 def _cpuinfo_flags() -> frozenset[str] | None:
+    """The first CPU's flags in ``/proc/cpuinfo`` (read once: the file grows with the cores)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
 from numelu import _precompiled
 from numelu._functions import FunctionSpec
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _choice: dict[str, object] = {}
 _data: dict[tuple[str, str], ctypes.Array] = {}
 
@@ -29,34 +30,37 @@ def loops(spec: FunctionSpec, parallel: bool, chars: str) -> list[tuple[str, int
     """``[(char, loop address, data address), ...]`` of ``spec``'s serial or threaded ufunc."""
     library, _ = choice()
     if library is None:
-        from numelu._loops import make_loop
+        from numelu import _loops
 
-        return [(char, *_jit_loop(make_loop(spec, char, parallel))) for char in chars]
-    return [(char, _precompiled_loop(library, spec, char, parallel),
-             _precompiled_data(library, spec, char)) for char in chars]
+        def kernel(char: str) -> int:
+            return _loops.function_kernel(spec, char).address
+
+        def half(nin: int) -> int:
+            return _loops.half_kernel(nin).address
+
+        def loop(nin: int, item: int) -> int:
+            return _loops.generic_loop(nin, item, parallel).address
+    else:
+        def kernel(char: str) -> int:
+            return library.address(_precompiled.kernel_key(spec.name, char))
+
+        def half(nin: int) -> int:
+            return library.address(_precompiled.half_key(nin))
+
+        def loop(nin: int, item: int) -> int:
+            return library.address(_precompiled.loop_key(nin, item, parallel))
+    return [(char, loop(spec.nin, np.dtype(char).itemsize),
+             _data_address(spec, char, kernel, half)) for char in chars]
 
 
-def _precompiled_loop(library: _precompiled.Library, spec: FunctionSpec, char: str,
-                      parallel: bool) -> int:
-    """The address of the library's generic loop for ``spec``'s inputs and ``char``'s size."""
-    return library.address(_precompiled.loop_key(spec.nin, np.dtype(char).itemsize, parallel))
-
-
-def _jit_loop(loop_and_data: tuple) -> tuple[int, int]:
-    loop, data = loop_and_data
-    return loop.address, data
-
-
-def _precompiled_data(library: _precompiled.Library, spec: FunctionSpec, char: str) -> int:
-    """The address of the loop's two data words (kernel, context), as ``_loops.make_loop``
-    lays them out: float16 runs the half kernel with the float32 kernel as its context."""
+def _data_address(spec: FunctionSpec, char: str, kernel: Callable[[str], int],
+                  half: Callable[[int], int]) -> int:
+    """The address of the two words a loop's ``data`` points to, the kernel to run and its
+    ``inner`` argument: for float16 the half kernel of ``spec``'s input count and the function's
+    float32 kernel, else the function's kernel for ``char`` and 0.  Kept for the process."""
     with _lock:
         if (spec.name, char) not in _data:
-            if char == "e":
-                words = (library.address(_precompiled.half_key(spec.nin)),
-                         library.address(_precompiled.kernel_key(spec.name, "f")))
-            else:
-                words = (library.address(_precompiled.kernel_key(spec.name, char)), 0)
+            words = (half(spec.nin), kernel("f")) if char == "e" else (kernel(char), 0)
             _data[spec.name, char] = (ctypes.c_ssize_t * 2)(*words)
         return ctypes.addressof(_data[spec.name, char])
 

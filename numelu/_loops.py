@@ -12,7 +12,6 @@ fingerprint of the kernel sources (``_sources``), so an upgrade never reuses a s
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Callable
 
@@ -42,7 +41,7 @@ from numelu._kernel_parts import (
     exception_bits,
     jit,
 )
-from numelu._pointers import ACCESSORS, address_of, load_word
+from numelu._pointers import address_of, load_word
 from numelu._safety import leave_parallel_region, try_enter_parallel_region
 from numelu._sources import kernel_fingerprint
 
@@ -145,41 +144,29 @@ def _threaded_driver() -> Callable:
     return _THREADED[0]
 
 
-#: Held while the tables below are filled (the dispatcher builds under its own lock too; this
-#: one covers direct callers of :func:`make_loop`).
+#: Held while the table of loops is filled (the dispatcher builds under its own lock too; this
+#: one covers direct callers of :func:`generic_loop`).
 _TABLES_LOCK = threading.RLock()
 _LOOPS: dict[tuple[int, int, bool], CFunc] = {}
-_LOOP_DATA: dict[tuple[str, str], ctypes.Array] = {}
 
 
-def make_loop(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CFunc, int]:
-    """The NumPy inner loop of ``spec`` for type ``char`` ("e", "f" or "d"), and the ``data``
-    pointer NumPy must pass it: the address of two words, the kernel to run and its ``inner``
-    argument (for float16: :func:`half_kernel` and the function's float32 kernel; else the
-    function's own kernel, :func:`function_kernel`, and 0).
-
-    The loop itself depends only on the number of inputs, the item size and the target, so one
-    is compiled per such kind and shared by every function.  The threaded flavour uses the
-    thread pool only for runs longer than one chunk whose elements may be computed in any order,
-    and only if it takes numelu's process-wide gate (``_safety``): otherwise it runs the kernel
-    serially.
-    """
+def generic_loop(nin: int, item: int, parallel: bool) -> CFunc:
+    """The NumPy inner loop for ``nin`` inputs of ``item`` bytes, serial or threaded, compiled
+    once per process and shared by every function: it runs the kernel its ``data`` names
+    (``_kernels`` lays out those words).  The threaded flavour uses the thread pool only for
+    runs longer than one chunk whose elements may be computed in any order, and only if it takes
+    numelu's process-wide gate (``_gate``): otherwise it runs the kernel serially."""
     with _TABLES_LOCK:
-        return _make_loop_locked(spec, char, parallel)
+        key = (nin, item, parallel)
+        if key not in _LOOPS:
+            _LOOPS[key] = _make_loop(*key)
+        return _LOOPS[key]
 
 
-def _make_loop_locked(spec: FunctionSpec, char: str, parallel: bool) -> tuple[CFunc, int]:
-    if (spec.name, char) not in _LOOP_DATA:
-        if char == "e":
-            words = (half_kernel(spec.nin).address, function_kernel(spec, "f").address)
-        else:
-            words = (function_kernel(spec, char).address, 0)
-        _LOOP_DATA[spec.name, char] = (ctypes.c_ssize_t * 2)(*words)
-    item = ACCESSORS[char][2]
-    key = (spec.nin, item, parallel)
-    if key not in _LOOPS:
-        _LOOPS[key] = _make_loop(*key)
-    return _LOOPS[key], ctypes.addressof(_LOOP_DATA[spec.name, char])
+def pool_loop(nin: int, item: int) -> CFunc:
+    """The threaded inner loop of a precompiled library: its chunks run on numelu's own thread
+    pool (``_precompiled_threads.c``), which precompiled code links instead of Numba's."""
+    return _make_loop(nin, item, True, pool=True)
 
 
 def _make_loop(nin: int, item: int, parallel: bool, pool: bool = False) -> CFunc:

@@ -37,10 +37,11 @@ from numelu import _isa, _precompiled, _sources
 
 #: Symbols a library may leave to the C library (everything else must be defined in it).
 _C_LIBRARY = frozenset({
-    "abort", "fprintf", "stderr", "pthread_atfork", "__register_atfork", "pthread_attr_destroy", "pthread_attr_init",
+    "abort", "fprintf", "stderr", "memcpy", "memset", "__stack_chk_fail",
+    "pthread_atfork", "__register_atfork", "pthread_attr_destroy", "pthread_attr_init",
     "pthread_attr_setdetachstate", "pthread_cond_broadcast", "pthread_cond_wait",
-    "pthread_create", "pthread_mutex_lock", "pthread_mutex_unlock", "memcpy", "memset",
-    "__stack_chk_fail", "fetestexcept", "feclearexcept", "feraiseexcept",
+    "pthread_create", "pthread_mutex_lock", "pthread_mutex_unlock",
+    "fetestexcept", "feclearexcept", "feraiseexcept",
 })
 _THREADS_SOURCE = _sources.PACKAGE / "_precompiled_threads.c"
 _DEAD_PREFIX = "numelu_dead_"
@@ -59,9 +60,8 @@ def compile_pieces() -> dict[str, object]:
     for nin in (1, 2, 3):
         pieces[_precompiled.half_key(nin)] = _loops.half_kernel(nin)
         for item in (2, 4, 8):
-            for parallel in (False, True):
-                loop = _loops._make_loop(nin, item, parallel, pool=parallel)
-                pieces[_precompiled.loop_key(nin, item, parallel)] = loop
+            pieces[_precompiled.loop_key(nin, item, False)] = _loops.generic_loop(nin, item, False)
+            pieces[_precompiled.loop_key(nin, item, True)] = _loops.pool_loop(nin, item)
     return pieces
 
 
@@ -72,13 +72,14 @@ def _internalised(module_text: str, entry: str):
 
     module = binding.parse_assembly(module_text)
     stubs: dict[str, str] = {}
-    for value in [*module.functions, *module.global_variables]:
-        if not value.is_declaration:
-            if value.name != entry:
-                value.linkage = "internal"
-        elif _is_dead_reference(value.name):
-            stubs[value.name] = "function" if value in list(module.functions) else "data"
-            value.name = _DEAD_PREFIX + value.name
+    for kind, values in (("function", module.functions), ("data", module.global_variables)):
+        for value in values:
+            if not value.is_declaration:
+                if value.name != entry:
+                    value.linkage = "internal"
+            elif _is_dead_reference(value.name):
+                stubs[value.name] = kind
+                value.name = _DEAD_PREFIX + value.name
     module.verify()
     return module, stubs
 

@@ -302,7 +302,8 @@ def elu_derivative_from_output(y, alpha):
 @register_jitable(forceinline=True)
 def selu_derivative_from_output(y):
     """d selu / dx from the output y: ``SELU_SCALE`` if ``y > 0`` else
-    ``y + SELU_SCALE*SELU_ALPHA`` (where it loses digits: ``help(numelu.selu_derivative_from_output)``)."""
+    ``y + SELU_SCALE*SELU_ALPHA`` (where it loses digits:
+    ``help(numelu.selu_derivative_from_output)``)."""
     y = _as_float(y)
     return _select_nonpositive(y, const(SELU_SCALE, y), y + const(SELU_SCALE_ALPHA, y))
 
