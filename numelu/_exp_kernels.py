@@ -2,9 +2,12 @@
 
 Numba compiles ``math.exp``/``math.expm1`` to scalar libm calls, which keep every loop that uses
 them scalar.  Here (``docs/contract.md`` section 3 for the accuracy they meet): range reduction
-``x = k*ln2 + r`` with ln2 split in two (Cody-Waite), ``expm1(r) = r + r**2 * (1/2 + r*Q(r))``
-with a Taylor polynomial ``Q``, ``2**k`` built from exponent bits, and the last sum done by an
-exact Fast2Sum, so that one rounding is left.  :func:`build_kernels` makes one set from an
+``x = k*ln2 + r`` with ln2 split in two (Cody-Waite), ``expm1(r) = r + r**2 * Q(r)`` with a
+near-minimax polynomial ``Q`` (``_exp_coefficients``, generated with mpmath by
+``scripts/exp_coefficients.py``), ``2**k`` built from exponent bits, and the last sum done by
+an exact Fast2Sum, so that one rounding is left.  What each kernel does not need is left out
+(the upper clamp where callers pass ``min(x, 0)``, the two-step ``2**k`` where no result is
+subnormal): every operation counts in loops that run at a few cycles per vector.  :func:`build_kernels` makes one set from an
 :class:`ExpFormat` (the constants of one float format) out of small factories; ``_math_cpu``
 registers them as the CPU implementations of the stubs in ``_math_stubs``.  Arguments are clamped
 before the reduction, so NaN or inf input raises no floating-point flag; callers select those
@@ -20,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, types
 
+from numelu import _exp_coefficients
 from numelu._llvm_intrinsics import bits_float, float_bits, llvm_minnum, muladd
 
 
@@ -41,7 +45,7 @@ class ExpFormat(NamedTuple):
     exponent_bias: int
     ln2_hi: float            # ln2's leading bits (trailing zeros: k * ln2_hi is exact)
     ln2_lo: float            # ln2 - ln2_hi
-    degree: int              # of the Taylor polynomial of expm1
+    coefficients: tuple[float, ...]   # Q's, highest power first (_exp_coefficients)
     expm1_low: float         # below this, expm1(x) is -1 to within half an ulp
     exp_low: float           # below this, exp(x) rounds to 0
     scaled_low: float
@@ -51,12 +55,14 @@ class ExpFormat(NamedTuple):
 
 FLOAT64 = ExpFormat(
     np.float64, np.int64, mantissa_bits=52, exponent_bias=1023,
-    ln2_hi=6.93147180369123816490e-01, ln2_lo=1.90821492927058770002e-10, degree=13,
+    ln2_hi=6.93147180369123816490e-01, ln2_lo=1.90821492927058770002e-10,
+    coefficients=_exp_coefficients.FLOAT64,
     expm1_low=-64.0, exp_low=-746.0, scaled_low=-752.0, high=709.43, wide_high=1455.0,
 )
 FLOAT32 = ExpFormat(
     np.float32, np.int32, mantissa_bits=23, exponent_bias=127,
-    ln2_hi=6.9314575195e-01, ln2_lo=1.4286067653e-06, degree=8,
+    ln2_hi=6.9314575195e-01, ln2_lo=1.4286067653e-06,
+    coefficients=_exp_coefficients.FLOAT32,
     expm1_low=-32.0, exp_low=-104.0, scaled_low=-110.0, high=88.37, wide_high=193.0,
 )
 
@@ -86,7 +92,6 @@ class _Constants(NamedTuple):
     shifter: np.floating          # 1.5 * 2**mbits: adding it rounds to an integer
     shifter_bits: np.signedinteger
     coeffs: tuple                 # Q's coefficients, highest power first
-    half: np.floating
     one: np.floating
     zero: np.floating
     inf: np.floating
@@ -103,19 +108,13 @@ class _Constants(NamedTuple):
     deep_scale: np.floating       # the second step: 2**-deep_shift
 
 
-def _taylor_tail(degree: int) -> tuple[float, ...]:
-    """Coefficients of Q in ``expm1(r) = r + r**2*(1/2 + r*Q(r))``, highest power first."""
-    return tuple(1.0 / math.factorial(n) for n in range(degree, 2, -1))
-
-
 def _constants(fmt: ExpFormat) -> _Constants:
     f, i = fmt.ftype, fmt.itype
     shifter = f(1.5 * 2.0**fmt.mantissa_bits)
     return _Constants(
         inv_ln2=f(1.0 / math.log(2.0)), ln2_hi=f(fmt.ln2_hi), ln2_lo=f(fmt.ln2_lo),
         shifter=shifter, shifter_bits=i(np.array(shifter).view(i)),
-        coeffs=tuple(f(c) for c in _taylor_tail(fmt.degree)),
-        half=f(0.5), one=f(1.0), zero=f(0.0), inf=f(np.inf), huge=f(np.finfo(f).max),
+        coeffs=tuple(f(c) for c in fmt.coefficients), one=f(1.0), zero=f(0.0), inf=f(np.inf), huge=f(np.finfo(f).max),
         expm1_low=f(fmt.expm1_low), exp_low=f(fmt.exp_low), scaled_low=f(fmt.scaled_low),
         high=f(fmt.high), wide_high=f(fmt.wide_high),
         bias=i(fmt.exponent_bias), mbits=i(fmt.mantissa_bits),
@@ -126,33 +125,63 @@ def _constants(fmt: ExpFormat) -> _Constants:
     )
 
 
+def _make_clamp(c: _Constants, top) -> Callable:
+    """``clamp(x, x_lo, low)``: ``x`` held in ``[low, top]`` (``top`` None: no upper bound,
+    for callers that pass ``min(x, 0)``), ``x_lo`` dropped where ``x`` was moved."""
+    zero = c.zero
+
+    if top is None:
+        @njit(inline="always")
+        def clamp(x, x_lo, low):
+            return (x, x_lo) if x > low else (low, zero)
+    else:
+        @njit(inline="always")
+        def clamp(x, x_lo, low):
+            clamped = (x < low) | (x > top)
+            x = x if x > low else low
+            x = x if x < top else top
+            return x, zero if clamped else x_lo
+
+    return clamp
+
+
 def _make_split(c: _Constants, top) -> Callable:
-    """``split(x, x_lo, low)``: clamp ``x`` to ``[low, top]``, then ``x + x_lo = k*ln2 + r +
-    r_lo``; returns ``(k, r, expm1(r) - r)``."""
-    inv_ln2, ln2_hi, ln2_lo, shifter, shifter_bits = (c.inv_ln2, c.ln2_hi, c.ln2_lo,
-                                                      c.shifter, c.shifter_bits)
-    coeffs, n_coeffs, half, zero = c.coeffs, len(c.coeffs), c.half, c.zero
+    """``split(x, x_lo, low)``: clamp ``x`` (:func:`_make_clamp`), then ``x + x_lo = k*ln2 + r
+    + r_lo``; returns ``(k, r, expm1(r) - r)``."""
+    inv_ln2, ln2_lo, shifter, shifter_bits = c.inv_ln2, c.ln2_lo, c.shifter, c.shifter_bits
+    coeffs, n_coeffs, minus_ln2_hi = c.coeffs, len(c.coeffs), -c.ln2_hi
+    clamp = _make_clamp(c, top)
 
     @njit(inline="always")
     def split(x, x_lo, low):
-        clamped = (x < low) | (x > top)
-        x = x if x > low else low
-        x = x if x < top else top
-        x_lo = zero if clamped else x_lo
+        x, x_lo = clamp(x, x_lo, low)
         t = muladd(x, inv_ln2, shifter)
         kf = t - shifter
         k = float_bits(t) - shifter_bits
-        hi = x - kf * ln2_hi                      # exact: ln2_hi has trailing zero bits
+        hi = muladd(kf, minus_ln2_hi, x)          # exact: ln2_hi has trailing zero bits
         lo = muladd(kf, ln2_lo, -x_lo)
         r = hi - lo
         r_lo = (hi - r) - lo
         q = coeffs[0]
         for i in range(1, n_coeffs):
             q = muladd(q, r, coeffs[i])
-        tail = muladd(r * r, muladd(r, q, half), muladd(r_lo, r, r_lo))
+        # r_lo * (1 + r): the first-order effect of the low part on expm1(r)
+        tail = muladd(r * r, q, muladd(r_lo, r, r_lo))
         return k, r, tail
 
     return split
+
+
+def _make_normal_powers(c: _Constants) -> Callable:
+    """``powers(k)``: ``2**k`` as ``(scale, 1, 1)``, for a normal ``2**k`` (expm1's kernels:
+    below ``expm1_low`` no k is needed)."""
+    one, bias, mbits = c.one, c.bias, c.mbits
+
+    @njit(inline="always")
+    def powers(k):
+        return bits_float((k + bias) << mbits, one), one, one
+
+    return powers
 
 
 def _make_powers(c: _Constants) -> Callable:
@@ -196,11 +225,23 @@ def _make_wide_powers(c: _Constants) -> Callable:
     return powers
 
 
-def _make_reduce(c: _Constants, wide: bool) -> Callable:
+#: What a kernel's argument range needs of the reduction: the upper clamp (None: callers
+#: pass ``min(x, 0)``) and the powers of 2 (normal, two-step for subnormal results, or wide).
+_RANGES = {
+    "nonpositive": (None, _make_normal_powers),
+    "nonpositive_deep": (None, _make_powers),
+    "any": ("high", _make_normal_powers),
+    "any_deep": ("high", _make_powers),
+    "wide": ("wide_high", _make_wide_powers),
+}
+
+
+def _make_reduce(c: _Constants, arguments: str) -> Callable:
     """``reduce(x, x_lo, low)``: ``(scale, post, post2, r, tail)`` with ``2**k = scale * post *
-    post2``, for arguments up to ``high`` (``wide``: up to ``wide_high``)."""
-    split = _make_split(c, c.wide_high if wide else c.high)
-    powers = _make_wide_powers(c) if wide else _make_powers(c)
+    post2``, for the ``arguments`` of :data:`_RANGES`."""
+    top, make_powers = _RANGES[arguments]
+    split = _make_split(c, None if top is None else getattr(c, top))
+    powers = make_powers(c)
 
     @njit(inline="always")
     def reduce(x, x_lo, low):
@@ -216,14 +257,15 @@ def _make_parts(c: _Constants) -> tuple[Callable, Callable, Callable]:
     1 for expm1) as an unevaluated sum ``s + t``, by Fast2Sum."""
     one = c.one
 
+    # In each, ``2**k * r`` is exact (a power of 2 times r), so that ``muladd`` rounds only
+    # its sum, fused or not: one instruction where the CPU has FMA, the same result without.
     @njit(inline="always")
     def expm1_parts(scale, r, tail):
         """Fast2Sum of ``(2**k - 1) + 2**k*r``: ``|2**k - 1| >= |2**k*r|`` or ``2**k == 1``."""
         a = scale - one
-        b = scale * r
-        s = a + b
-        err = (a - s) + b
-        return s, err + scale * tail
+        s = muladd(scale, r, a)
+        err = muladd(scale, r, a - s)
+        return s, muladd(scale, tail, err)
 
     @njit(inline="always")
     def expm1_parts_wide(scale, r, tail):
@@ -231,18 +273,16 @@ def _make_parts(c: _Constants) -> tuple[Callable, Callable, Callable]:
         error goes into ``t`` (exact by Fast2Sum for 2**k >= 1, 0 below)."""
         a = scale - one
         a_err = (scale - a) - one
-        b = scale * r
-        s = a + b
-        err = (a - s) + b
-        return s, (err + a_err) + scale * tail
+        s = muladd(scale, r, a)
+        err = muladd(scale, r, a - s)
+        return s, muladd(scale, tail, err + a_err)
 
     @njit(inline="always")
     def exp_parts(scale, r, tail):
         """Fast2Sum of ``2**k + 2**k*r``."""
-        b = scale * r
-        s = scale + b
-        err = (scale - s) + b
-        return s, err + scale * tail
+        s = muladd(scale, r, scale)
+        err = muladd(scale, r, scale - s)
+        return s, muladd(scale, tail, err)
 
     return expm1_parts, expm1_parts_wide, exp_parts
 
@@ -284,8 +324,7 @@ def _make_products(c: _Constants) -> tuple[Callable, Callable, Callable]:
 class _Pieces(NamedTuple):
     """The compiled building blocks one set of kernels is made of."""
 
-    reduce: Callable
-    reduce_wide: Callable
+    reduce: dict[str, Callable]   # by the arguments it takes (_RANGES)
     expm1_parts: Callable
     expm1_parts_wide: Callable
     exp_parts: Callable
@@ -297,8 +336,8 @@ class _Pieces(NamedTuple):
 def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``expm1_hilo``, ``exp_hilo`` and their wide twins: the argument as ``x + x_lo``."""
     zero, expm1_low, exp_low, high = c.zero, c.expm1_low, c.exp_low, c.high
-    reduce, reduce_wide, beyond = p.reduce, p.reduce_wide, p.beyond
-    expm1_parts_wide, exp_parts = p.expm1_parts_wide, p.exp_parts
+    reduce, reduce_deep, reduce_wide = p.reduce["any"], p.reduce["any_deep"], p.reduce["wide"]
+    beyond, expm1_parts_wide, exp_parts = p.beyond, p.expm1_parts_wide, p.exp_parts
 
     @njit(inline="always")
     def expm1_hilo(x, x_lo):
@@ -308,7 +347,7 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 
     @njit(inline="always")
     def exp_hilo(x, x_lo):
-        scale, post, _, r, tail = reduce(x, x_lo, exp_low)
+        scale, post, _, r, tail = reduce_deep(x, x_lo, exp_low)
         s, t = exp_parts(scale, r, tail)
         y = (s + t) * post
         y = zero if x < exp_low else y
@@ -334,7 +373,7 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 def _make_scaled_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``factor * expm1(x + x_lo)`` rounded once: CELU's ``alpha * expm1(x / alpha)``."""
     zero, inf, expm1_low, high, wide_high = c.zero, c.inf, c.expm1_low, c.high, c.wide_high
-    reduce, reduce_wide, beyond = p.reduce, p.reduce_wide, p.beyond
+    reduce, reduce_wide, beyond = p.reduce["any"], p.reduce["wide"], p.beyond
     expm1_parts_wide, times_factor = p.expm1_parts_wide, p.times_factor
 
     @njit(inline="always")
@@ -366,7 +405,7 @@ def _make_scaled_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 def _make_scaled_expm1(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``factor * expm1(x)`` rounded once, for ``x <= high`` (callers pass ``min(x, 0)``)."""
     zero, inf, expm1_low, high = c.zero, c.inf, c.expm1_low, c.high
-    reduce, expm1_parts = p.reduce, p.expm1_parts
+    reduce, expm1_parts = p.reduce["nonpositive"], p.expm1_parts
     times_factor, times_pair = p.times_factor, p.times_pair
 
     @njit(inline="always")
@@ -388,7 +427,7 @@ def _make_scaled_expm1(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 def _make_scaled_exp(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``factor * exp(x)`` rounded once, for ``x <= high`` (callers pass ``min(x, 0)``)."""
     zero, inf, scaled_low, high = c.zero, c.inf, c.scaled_low, c.high
-    reduce, exp_parts = p.reduce, p.exp_parts
+    reduce, exp_parts = p.reduce["nonpositive_deep"], p.exp_parts
     times_factor, times_pair = p.times_factor, p.times_pair
 
     @njit(inline="always")
@@ -425,7 +464,7 @@ def build_kernels(fmt: ExpFormat) -> Kernels:
     """The ten CPU kernels for one float format."""
     c = _constants(fmt)
     parts = _make_parts(c)
-    pieces = _Pieces(_make_reduce(c, wide=False), _make_reduce(c, wide=True), *parts,
+    pieces = _Pieces({name: _make_reduce(c, name) for name in _RANGES}, *parts,
                      *_make_products(c))
     kernels = {}
     for make in (_make_hilo, _make_scaled_hilo, _make_scaled_expm1, _make_scaled_exp):

@@ -189,9 +189,14 @@ def _select_nonpositive(x, value_if_positive, value_if_nonpositive):
 
 @register_jitable(forceinline=True)
 def _quotient(x, alpha):
-    """``x / alpha`` as an unevaluated sum ``q + q_lo`` (exact to twice the working precision)."""
+    """``x / alpha`` as an unevaluated sum ``q + q_lo`` (exact to twice the working precision).
+
+    The remainder ``x - q*alpha`` (exact by the FMA) is scaled by ``1/alpha``, which a loop over
+    one alpha computes once: a division per element fewer, and the rounded reciprocal costs
+    nothing here (its error is a fraction of an ulp of ``q_lo``, itself below an ulp of ``q``).
+    Where ``1/alpha`` overflows (a subnormal alpha) ``q_lo`` is dropped as non-finite."""
     q = x / alpha
-    q_lo = fma(-q, alpha, x) / alpha
+    q_lo = fma(-q, alpha, x) * (const(1.0, x) / alpha)
     finite = abs(q_lo) < const(math.inf, x)
     return q, select(finite, q_lo, const(0.0, x))
 
