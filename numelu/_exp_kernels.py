@@ -145,12 +145,41 @@ def _make_clamp(c: _Constants, top) -> Callable:
     return clamp
 
 
+def _make_polynomial(c: _Constants) -> Callable:
+    """``polynomial(r, r2)``: ``(Q(r) - Q(0)) / r`` (``r2 = r*r``), as a polynomial in ``r2``
+    whose coefficients are the pairs ``a[2j] + a[2j+1]*r``.  As many operations as Horner's
+    scheme in ``r``, but the pairs do not wait for each other: the chain of dependent FMAs is
+    half as long, so that more loop iterations overlap in the CPU."""
+    low_first = c.coeffs[::-1][1:]
+    even, odd = low_first[0::2], low_first[1::2]
+    pairs = len(odd)
+    top = low_first[-1]                      # an odd count leaves the top coefficient alone
+    lone_top = len(low_first) % 2 == 1
+
+    @njit(inline="always")
+    def polynomial(r, r2):
+        if lone_top:
+            q = top
+            first = pairs - 1
+        else:
+            q = muladd(odd[pairs - 1], r, even[pairs - 1])
+            first = pairs - 2
+        for j in range(first, -1, -1):
+            q = muladd(q, r2, muladd(odd[j], r, even[j]))
+        return q
+
+    return polynomial
+
+
 def _make_split(c: _Constants, top) -> Callable:
     """``split(x, x_lo, low)``: clamp ``x`` (:func:`_make_clamp`), then ``x + x_lo = k*ln2 + r
-    + r_lo``; returns ``(k, r, expm1(r) - r)``."""
+    + r_lo``; returns ``(k, r, expm1(r) - r)``.  ``top`` None: the callers' ``x_lo`` is 0, and
+    ``r`` and ``r_lo`` take one FMA each."""
     inv_ln2, ln2_lo, shifter, shifter_bits = c.inv_ln2, c.ln2_lo, c.shifter, c.shifter_bits
-    coeffs, n_coeffs, minus_ln2_hi = c.coeffs, len(c.coeffs), -c.ln2_hi
+    minus_ln2_hi, minus_ln2_lo, half = -c.ln2_hi, -c.ln2_lo, c.coeffs[-1]
+    no_low_part = top is None
     clamp = _make_clamp(c, top)
+    polynomial = _make_polynomial(c)
 
     @njit(inline="always")
     def split(x, x_lo, low):
@@ -159,14 +188,20 @@ def _make_split(c: _Constants, top) -> Callable:
         kf = t - shifter
         k = float_bits(t) - shifter_bits
         hi = muladd(kf, minus_ln2_hi, x)          # exact: ln2_hi has trailing zero bits
-        lo = muladd(kf, ln2_lo, -x_lo)
-        r = hi - lo
-        r_lo = (hi - r) - lo
-        q = coeffs[0]
-        for i in range(1, n_coeffs):
-            q = muladd(q, r, coeffs[i])
-        # r_lo * (1 + r): the first-order effect of the low part on expm1(r)
-        tail = muladd(r * r, q, muladd(r_lo, r, r_lo))
+        if no_low_part:
+            # exact where the CPU fuses (hi - r is exact); the same as below where it does not
+            r = muladd(kf, minus_ln2_lo, hi)
+            r_lo = muladd(kf, minus_ln2_lo, hi - r)
+        else:
+            lo = muladd(kf, ln2_lo, -x_lo)
+            r = hi - lo
+            r_lo = (hi - r) - lo
+        r2 = r * r
+        # r_lo * (1 + r): the first-order effect of the low part on expm1(r); r**2/2, most of
+        # the tail, is rounded once with it (r * half is exact), and the rest, below r**3/6,
+        # carries the rounding of r2 and of the polynomial at a weight too small to matter
+        head = muladd(r * half, r, muladd(r_lo, r, r_lo))
+        tail = muladd(r2 * r, polynomial(r, r2), head)
         return k, r, tail
 
     return split
@@ -291,6 +326,7 @@ def _make_products(c: _Constants) -> tuple[Callable, Callable, Callable]:
     """``beyond``, ``times_pair``, ``times_factor``: the overflow marker and ``(s + t) *
     factor`` rounded once."""
     zero, one, inf, huge, high = c.zero, c.one, c.inf, c.huge, c.high
+    minus_zero = -c.zero
 
     # The fast kernels return inf past ``high`` (0.35 before exp's own overflow) by an
     # overflowing product, so that the loops' second look recomputes those results with the
@@ -312,11 +348,12 @@ def _make_products(c: _Constants) -> tuple[Callable, Callable, Callable]:
     def times_factor(s, t, factor):
         """``(s + t) * factor`` for any factor (a user's alpha): rounded once, by the FMA, for
         a finite nonzero factor; for 0, +-inf and NaN the plain product, whose zero signs,
-        infinities and NaNs are the formula's (the fused form gives +0 for factor -0 times a
-        positive exp, NaN for inf times a zero t)."""
-        fused = muladd(s, factor, t * factor)
-        plain = (s + t) * factor
-        return fused if zero < abs(factor) < inf else plain
+        infinities and NaNs are the formula's (``t * factor`` would give +0 for factor -0
+        times a positive exp, NaN for inf times a zero t)."""
+        # For a factor of 0, +-inf or NaN, s * factor plus -0 is the plain product: -0 leaves
+        # every zero's sign to s * factor, and no 0 * inf arises from t.
+        low = t * factor if zero < abs(factor) < inf else minus_zero
+        return muladd(s, factor, low)
 
     return beyond, times_pair, times_factor
 
@@ -432,8 +469,10 @@ def _make_scaled_exp(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 
     @njit(inline="always")
     def scaled_exp_parts(x):
-        """``exp(x)`` as ``s + t`` and the second scaling step ``post`` (1 unless deep)."""
+        """``exp(x)`` as ``s + t`` and the second scaling step ``post`` (1 unless deep); below
+        ``scaled_low`` exp(x) is taken as +0 (a zero scale makes both parts +0)."""
         scale, post, _, r, tail = reduce(x, zero, scaled_low)
+        scale = zero if x < scaled_low else scale
         s, t = exp_parts(scale, r, tail)
         return s, t, post
 
@@ -441,12 +480,9 @@ def _make_scaled_exp(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     def scaled_exp(x, factor):
         """For any factor (a user's alpha).  Below ``scaled_low`` exp(x) is taken as +0
         *before* the product, so the result is the formula's ``factor * 0``: a zero of
-        factor's sign, NaN for an infinite factor (zeroed as constant selects: cheaper than
-        selecting ``0 * factor`` after the product)."""
+        factor's sign, NaN for an infinite factor (zeroed in the scale: cheaper than selecting
+        ``0 * factor`` after the product)."""
         s, t, post = scaled_exp_parts(x)
-        underflow = x < scaled_low
-        s = zero if underflow else s
-        t = zero if underflow else t
         return times_factor(s, t, factor) * post
 
     @njit(inline="always")
@@ -454,7 +490,6 @@ def _make_scaled_exp(c: _Constants, p: _Pieces) -> dict[str, Callable]:
         """For a positive constant factor given as ``factor + factor_lo``."""
         s, t, post = scaled_exp_parts(x)
         y = times_pair(s, t, factor, factor_lo) * post
-        y = zero if x < scaled_low else y
         return inf if x > high else y
 
     return {"scaled_exp": scaled_exp, "scaled_exp_pair": scaled_exp_pair}
