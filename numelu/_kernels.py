@@ -29,14 +29,11 @@ def choice() -> tuple[_precompiled.Library | None, str]:
 def loops(spec: FunctionSpec, parallel: bool, chars: str) -> list[tuple[str, int, int]]:
     """``[(char, loop address, data address), ...]`` of ``spec``'s serial or threaded ufunc."""
     library, _ = choice()
-    if library is None:
-        from numelu import _loops
+    if library is None:     # the JIT: each kernel compiled on the first call of its type
+        from numelu import _lazy, _loops
 
-        def kernel(char: str) -> int:
-            return _loops.function_kernel(spec, char).address
-
-        def half(nin: int) -> int:
-            return _loops.half_kernel(nin).address
+        def data(char: str) -> int:
+            return _lazy.data_address(spec, char)
 
         def loop(nin: int, item: int) -> int:
             return _loops.generic_loop(nin, item, parallel).address
@@ -47,10 +44,12 @@ def loops(spec: FunctionSpec, parallel: bool, chars: str) -> list[tuple[str, int
         def half(nin: int) -> int:
             return library.address(_precompiled.half_key(nin))
 
+        def data(char: str) -> int:
+            return _data_address(spec, char, kernel, half)
+
         def loop(nin: int, item: int) -> int:
             return library.address(_precompiled.loop_key(nin, item, parallel))
-    return [(char, loop(spec.nin, np.dtype(char).itemsize),
-             _data_address(spec, char, kernel, half)) for char in chars]
+    return [(char, loop(spec.nin, np.dtype(char).itemsize), data(char)) for char in chars]
 
 
 def _data_address(spec: FunctionSpec, char: str, kernel: Callable[[str], int],

@@ -194,7 +194,12 @@ def _make_loop(nin: int, item: int, parallel: bool, pool: bool = False) -> CFunc
         flags = save_fp_flags()
         if (parallel and n > chunk and inputs_apart(a0, a1, a2, s0, s1, s2, out, so, 0, n)
                 and try_enter_parallel_region()):
-            raised = threaded(kernel, inner, a0, a1, a2, out, s0, s1, s2, so, n)
+            raised = 0
+            if not pool:    # a kernel compiled on first use (_lazy): here, not in a worker
+                raised = call_kernel(kernel, inner, a0, a1, a2, out, s0, s1, s2, so,
+                                     np.intp(0), np.intp(0), flags)
+            if raised == 0:                 # else it could not be compiled
+                raised = threaded(kernel, inner, a0, a1, a2, out, s0, s1, s2, so, n)
             leave_parallel_region()
         else:
             raised = call_kernel(kernel, inner, a0, a1, a2, out, s0, s1, s2, so, np.intp(0), n,

@@ -21,7 +21,7 @@ class _Count(event.Listener):
 
 
 def main() -> None:
-    event.install_listener("numba:compile", _Count())
+    event.register("numba:compile", _Count())     # install_listener is a context manager
     import numelu
     from numelu import _kernels
 
