@@ -101,6 +101,7 @@ class _Constants(NamedTuple):
     scaled_low: np.floating
     high: np.floating
     wide_high: np.floating
+    expm1_high: np.floating       # below it k <= mbits + 1: 2**k - 1 is exact
     bias: np.signedinteger
     mbits: np.signedinteger
     deep: np.signedinteger        # below this k, 2**k is applied in two steps
@@ -117,6 +118,7 @@ def _constants(fmt: ExpFormat) -> _Constants:
         coeffs=tuple(f(c) for c in fmt.coefficients), one=f(1.0), zero=f(0.0), inf=f(np.inf), huge=f(np.finfo(f).max),
         expm1_low=f(fmt.expm1_low), exp_low=f(fmt.exp_low), scaled_low=f(fmt.scaled_low),
         high=f(fmt.high), wide_high=f(fmt.wide_high),
+        expm1_high=f((fmt.mantissa_bits + 1) * math.log(2.0)),
         bias=i(fmt.exponent_bias), mbits=i(fmt.mantissa_bits),
         # 2**k itself is subnormal from k = -(bias - 1), and 12 binades earlier already
         # 2**k * tail loses bits to the subnormal grid: scale in two steps from there
@@ -266,6 +268,7 @@ _RANGES = {
     "nonpositive": (None, _make_normal_powers),
     "nonpositive_deep": (None, _make_powers),
     "any": ("high", _make_normal_powers),
+    "expm1_fast": ("expm1_high", _make_normal_powers),
     "any_deep": ("high", _make_powers),
     "wide": ("wide_high", _make_wide_powers),
 }
@@ -322,21 +325,29 @@ def _make_parts(c: _Constants) -> tuple[Callable, Callable, Callable]:
     return expm1_parts, expm1_parts_wide, exp_parts
 
 
-def _make_products(c: _Constants) -> tuple[Callable, Callable, Callable]:
-    """``beyond``, ``times_pair``, ``times_factor``: the overflow marker and ``(s + t) *
-    factor`` rounded once."""
-    zero, one, inf, huge, high = c.zero, c.one, c.inf, c.huge, c.high
-    minus_zero = -c.zero
+def _make_beyond(c: _Constants, limit) -> Callable:
+    """``beyond(x)``: ``huge * (1 + max(x - limit, 0))``, the largest float, made inf by a
+    rounding that raises the overflow flag where ``x > limit`` (on the selected value itself,
+    so that it is raised also where LLVM turns the select into a branch).
 
-    # The fast kernels return inf past ``high`` (0.35 before exp's own overflow) by an
-    # overflowing product, so that the loops' second look recomputes those results with the
-    # wide kernels, which overflow exactly where the true value does.
+    The fast kernels return it past their range (``high``, 0.35 before exp's own overflow;
+    CELU's ``expm1_high``), so that the loops' second look recomputes those results with the
+    wide kernels, which overflow exactly where the true value does."""
+    zero, one, huge = c.zero, c.one, c.huge
+
     @njit(inline="always")
     def beyond(x):
-        """``huge * (1 + max(x - high, 0))``: the largest float, made inf by a rounding that
-        raises the overflow flag where ``x > high`` (on the selected value itself, so that it
-        is raised also where LLVM turns the select into a branch)."""
-        return huge * (one - llvm_minnum(high - x, zero))
+        return huge * (one - llvm_minnum(limit - x, zero))
+
+    return beyond
+
+
+def _make_products(c: _Constants) -> tuple[Callable, Callable, Callable]:
+    """``beyond``, ``times_pair``, ``times_factor``: the overflow marker past ``high`` and
+    ``(s + t) * factor`` rounded once."""
+    zero, inf = c.zero, c.inf
+    minus_zero = -c.zero
+    beyond = _make_beyond(c, c.high)
 
     @njit(inline="always")
     def times_pair(s, t, factor, factor_lo):
@@ -409,15 +420,18 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 
 def _make_scaled_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``factor * expm1(x + x_lo)`` rounded once: CELU's ``alpha * expm1(x / alpha)``."""
-    zero, inf, expm1_low, high, wide_high = c.zero, c.inf, c.expm1_low, c.high, c.wide_high
-    reduce, reduce_wide, beyond = p.reduce["any"], p.reduce["wide"], p.beyond
-    expm1_parts_wide, times_factor = p.expm1_parts_wide, p.times_factor
+    zero, inf, expm1_low, wide_high = c.zero, c.inf, c.expm1_low, c.wide_high
+    expm1_high, beyond = c.expm1_high, _make_beyond(c, c.expm1_high)
+    reduce, reduce_wide = p.reduce["expm1_fast"], p.reduce["wide"]
+    expm1_parts, expm1_parts_wide, times_factor = p.expm1_parts, p.expm1_parts_wide, p.times_factor
 
     @njit(inline="always")
     def scaled_expm1_hilo(x, x_lo, factor):
+        """The fast kernel: up to ``expm1_high`` only (a positive ``x / alpha`` needs a
+        negative alpha), where ``2**k - 1`` is exact; past it the wide kernel's second look."""
         scale, post, _, r, tail = reduce(x, x_lo, expm1_low)
-        s, t = expm1_parts_wide(scale, r, tail)
-        return beyond(x) * factor if x > high else times_factor(s, t, factor)
+        s, t = expm1_parts(scale, r, tail)
+        return beyond(x) * factor if x > expm1_high else times_factor(s, t, factor)
 
     @njit(inline="always")
     def scaled_expm1_hilo_wide(x, x_lo, factor):

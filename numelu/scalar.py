@@ -188,6 +188,16 @@ def _select_nonpositive(x, value_if_positive, value_if_nonpositive):
 
 
 @register_jitable(forceinline=True)
+def _quotient_unchecked(x, alpha):
+    """``x / alpha`` as ``q + q_lo`` like :func:`_quotient`, with ``q_lo`` left non-finite
+    where alpha is 0 or inf (or x is inf): for the compiled loops' fast twins, whose non-finite
+    results the loops compute again with the checked formula (the NaN or inf here raises the
+    flag that calls for that second look)."""
+    q = x / alpha
+    return q, fma(-q, alpha, x) * (const(1.0, x) / alpha)
+
+
+@register_jitable(forceinline=True)
 def _quotient(x, alpha):
     """``x / alpha`` as an unevaluated sum ``q + q_lo`` (exact to twice the working precision).
 
@@ -225,16 +235,17 @@ def selu(x):
     return select(x < const(0.0, x), negative_part, positive_part)
 
 
-def _celu_with(scaled_expm1_kernel):
-    """CELU on the given ``scaled_expm1_hilo`` kernel (the fast one, or the wide one that the
-    compiled loops use for a second look at the rare results past exp's range)."""
+def _celu_with(scaled_expm1_kernel, quotient):
+    """CELU on the given ``scaled_expm1_hilo`` kernel and quotient (the fast ones, or the wide
+    kernel and the checked quotient that the compiled loops use for a second look at the rare
+    results the fast ones leave non-finite)."""
 
     @register_jitable(forceinline=True)
     def celu(x, alpha):
         """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
         x, alpha = _as_floats2(x, alpha)
         # min(x, 0): a discarded lane (x > 0, alpha > 0) gets no x / alpha past exp's range
-        q, q_lo = _quotient(nonpositive_part(x), alpha)
+        q, q_lo = quotient(nonpositive_part(x), alpha)
         negative_part = scaled_expm1_kernel(q, q_lo, alpha)
         # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
         # subnormal there, where alpha * (x / alpha) would bring back its rounding error times
@@ -255,8 +266,8 @@ def _named(function, name: str):
 # The public formulas run on the wide kernels: exact over CELU's whole domain in a user's own
 # compiled code.  The ufunc loops run the fast twins and recompute with these the few results
 # the fast ones leave inf early (``WIDE``, ``_functions.FunctionSpec.exact``).
-celu = _named(_celu_with(scaled_expm1_hilo_wide), "celu")
-_celu_fast = _named(_celu_with(scaled_expm1_hilo), "_celu_fast")
+celu = _named(_celu_with(scaled_expm1_hilo_wide, _quotient), "celu")
+_celu_fast = _named(_celu_with(scaled_expm1_hilo, _quotient_unchecked), "_celu_fast")
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -277,14 +288,14 @@ def selu_derivative(x):
     return _select_nonpositive(x, const(SELU_SCALE, x), e)
 
 
-def _celu_derivative_with(exp_kernel):
-    """d celu / dx on the given ``exp_hilo`` kernel (as :func:`_celu_with`)."""
+def _celu_derivative_with(exp_kernel, quotient):
+    """d celu / dx on the given ``exp_hilo`` kernel and quotient (as :func:`_celu_with`)."""
 
     @register_jitable(forceinline=True)
     def celu_derivative(x, alpha):
         """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
         x, alpha = _as_floats2(x, alpha)
-        q, q_lo = _quotient(nonpositive_part(x), alpha)
+        q, q_lo = quotient(nonpositive_part(x), alpha)
         e = exp_kernel(q, q_lo)
         e = select(q == q, e, q)         # NaN alpha: NaN (the exp kernel clamps a NaN argument)
         return _select_nonpositive(x, const(1.0, x), e)
@@ -292,8 +303,9 @@ def _celu_derivative_with(exp_kernel):
     return celu_derivative
 
 
-celu_derivative = _named(_celu_derivative_with(exp_hilo_wide), "celu_derivative")
-_celu_derivative_fast = _named(_celu_derivative_with(exp_hilo), "_celu_derivative_fast")
+celu_derivative = _named(_celu_derivative_with(exp_hilo_wide, _quotient), "celu_derivative")
+_celu_derivative_fast = _named(_celu_derivative_with(exp_hilo, _quotient_unchecked),
+                               "_celu_derivative_fast")
 
 
 @register_jitable(forceinline=True)
