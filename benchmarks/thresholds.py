@@ -50,7 +50,11 @@ def main() -> None:
             threshold = next((n for i, (n, _) in enumerate(winners)
                               if all(r >= 1.1 for _, r in winners[i:])), None)
             print(f"-> {kind} {np.dtype(dtype).name}: threads win from {threshold} elements\n")
-    print(f"# threading layer: {numba.threading_layer()}")
+    from numelu import _kernels
+
+    library, reason = _kernels.choice()
+    print(f"# kernels: {reason}; threads: "
+          f"{'numelu pool' if library is not None else numba.threading_layer()}")
 
 
 if __name__ == "__main__":

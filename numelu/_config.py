@@ -37,10 +37,10 @@ MISSING = _Missing()
 
 #: Elements from which "auto" runs the threaded CPU kernels, per cost class
 #: (``FunctionSpec.cost``: "exp" for the exp-based functions, "cheap" for the few-flop
-#: ``*_from_output`` ones), measured with ``python benchmarks/thresholds.py``
-#: (benchmarks/results/thresholds-2026-11-23.txt): threads gain from 2**16 elements on, for
-#: both classes, and nothing below.
-DEFAULT_THRESHOLDS = {"exp": 65_536, "cheap": 65_536}
+#: ``*_from_output`` ones), measured with ``python benchmarks/thresholds.py`` on both
+#: precompiled ISA levels (benchmarks/results/thresholds-2026-12-06.txt): the exp kernels gain
+#: from 2**14 elements on, the cheap ones from 2**16.
+DEFAULT_THRESHOLDS = {"exp": 16_384, "cheap": 65_536}
 
 
 def check_target(target: str, source: str | None = None) -> str:

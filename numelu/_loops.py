@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 from llvmlite import ir
-from numba import prange, types
+from numba import get_num_threads, njit, prange, types
 from numba.core import sigutils
 from numba.core.ccallback import CFunc
 from numba.core.extending import intrinsic
@@ -50,9 +50,14 @@ LOOP_SIGNATURE = types.void(
     types.voidptr,
 )
 
-#: Elements per task of the threaded loop: large enough to amortise scheduling, a multiple of
-#: every SIMD width and of ``_kernel_parts.BLOCK``.
-PARALLEL_CHUNK = 1 << 15
+#: The smallest task of the threaded loop: large enough to amortise handing it to a thread, a
+#: multiple of every SIMD width and of ``_kernel_parts.BLOCK``.  Longer runs get longer tasks
+#: (:func:`chunk_for`, the same rule in ``_precompiled_threads.c``): in small tasks taken in
+#: turn by the threads, each thread's memory stream jumps, which costs out of cache
+#: (``benchmarks/results/thresholds-2026-12-06.txt``).
+PARALLEL_CHUNK = 1 << 13
+#: Tasks per thread of a long run: enough to even out a thread that starts late.
+CHUNKS_PER_THREAD = 4
 
 #: Off while precompiled libraries are built: their code is taken from the compiled IR, which a
 #: piece loaded from the disk cache no longer has.
@@ -89,10 +94,18 @@ def half_kernel(nin: int) -> CFunc:
     return _HALF_KERNELS[nin]
 
 
+@njit(inline="always")
+def chunk_for(n, threads):
+    """The task size for ``n`` elements on ``threads`` threads: ``CHUNKS_PER_THREAD`` tasks per
+    thread, in whole multiples of :data:`PARALLEL_CHUNK`, at least one."""
+    per_task = n // (threads * CHUNKS_PER_THREAD) // PARALLEL_CHUNK * PARALLEL_CHUNK
+    return max(per_task, PARALLEL_CHUNK)
+
+
 def _threaded(kernel, inner, a0, a1, a2, out, s0, s1, s2, so, n):
-    """Split ``[0, n)`` in chunks of :data:`PARALLEL_CHUNK` run by Numba's thread pool, each by
-    the kernel at address ``kernel``; the chunks' flag bits merged."""
-    chunk = PARALLEL_CHUNK
+    """Split ``[0, n)`` in chunks (:func:`chunk_for`) run by Numba's thread pool, each by the
+    kernel at address ``kernel``; the chunks' flag bits merged."""
+    chunk = chunk_for(n, get_num_threads())
     chunks = (n + chunk - 1) // chunk
     overflows = invalids = divides = 0      # prange reduces sums, not ORs: count chunks
     for c in prange(chunks):
@@ -115,7 +128,8 @@ POOL_SYMBOL = "numelu_run_threaded"
 @intrinsic
 def _run_on_pool(typingctx, kernel, inner, a0, a1, a2, out, s0, s1, s2, so, n):
     """``numelu_run_threaded(kernel, ..., n, PARALLEL_CHUNK)``: :func:`_threaded`'s split over
-    the precompiled libraries' thread pool (resolved when the library is linked)."""
+    the precompiled libraries' thread pool (resolved when the library is linked), which sizes
+    its chunks from ``PARALLEL_CHUNK`` by :func:`chunk_for`'s rule."""
 
     def codegen(context, builder, signature, args):
         word, flags = context.get_value_type(types.intp), ir.IntType(32)

@@ -33,6 +33,7 @@ int32_t numelu_parallel_gate = 0;
 int32_t numelu_forked_child = 0;
 
 #define MAX_THREADS 1024
+#define CHUNKS_PER_THREAD 4 /* _loops.CHUNKS_PER_THREAD */
 
 struct job {
     kernel_fn kernel;
@@ -137,10 +138,14 @@ int32_t numelu_threads_started(void) { return workers + 1; }
 int32_t numelu_run_threaded(intptr_t kernel, intptr_t context, intptr_t a0, intptr_t a1,
                             intptr_t a2, intptr_t out, intptr_t s0, intptr_t s1, intptr_t s2,
                             intptr_t so, intptr_t n, intptr_t chunk) {
-    struct job job = {(kernel_fn)kernel, context, a0, a1, a2, out, s0, s1, s2, so, n, chunk,
-                      (n + chunk - 1) / chunk, 0, 0};
     pthread_mutex_lock(&pool_lock);
     start_workers();
+    /* _loops.chunk_for: CHUNKS_PER_THREAD tasks per thread, whole multiples of chunk */
+    intptr_t per_task = n / ((intptr_t)(workers + 1) * CHUNKS_PER_THREAD) / chunk * chunk;
+    if (per_task > chunk)
+        chunk = per_task;
+    struct job job = {(kernel_fn)kernel, context, a0, a1, a2, out, s0, s1, s2, so, n, chunk,
+                      (n + chunk - 1) / chunk, 0, 0};
     current = &job;
     __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&work_ready);
