@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 from llvmlite import ir
-from numba import get_num_threads, njit, prange, types
+from numba import config, njit, prange, types
 from numba.core import sigutils
 from numba.core.ccallback import CFunc
 from numba.core.extending import intrinsic
@@ -58,6 +58,10 @@ LOOP_SIGNATURE = types.void(
 PARALLEL_CHUNK = 1 << 13
 #: Tasks per thread of a long run: enough to even out a thread that starts late.
 CHUNKS_PER_THREAD = 4
+#: The threads Numba's pool may run, fixed when it starts (read here as a constant: compiled code
+#: that asks Numba for the current count cannot be cached); fewer set later by
+#: ``numba.set_num_threads`` only give each thread more tasks.
+_JIT_THREADS = config.NUMBA_NUM_THREADS
 
 #: Off while precompiled libraries are built: their code is taken from the compiled IR, which a
 #: piece loaded from the disk cache no longer has.
@@ -105,7 +109,7 @@ def chunk_for(n, threads):
 def _threaded(kernel, inner, a0, a1, a2, out, s0, s1, s2, so, n):
     """Split ``[0, n)`` in chunks (:func:`chunk_for`) run by Numba's thread pool, each by the
     kernel at address ``kernel``; the chunks' flag bits merged."""
-    chunk = chunk_for(n, get_num_threads())
+    chunk = chunk_for(n, _JIT_THREADS)
     chunks = (n + chunk - 1) // chunk
     overflows = invalids = divides = 0      # prange reduces sums, not ORs: count chunks
     for c in prange(chunks):

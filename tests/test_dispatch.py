@@ -140,19 +140,21 @@ def test_auto_threshold_uses_the_result_size(spy, environment, route):
     into (m, n)), else the inputs' broadcast (a column beside a row), the threshold included."""
     extra = {} if route == "fast" else {"where": True}      # where= takes the general path
     threshold = _config.DEFAULT_THRESHOLDS["exp"]
-    row = np.linspace(-3, 3, 256)[None, :]
+    side = math.isqrt(threshold)             # a square of row x column sits on the threshold
+    assert side * side == threshold
+    row = np.linspace(-3, 3, side)[None, :]
     cases = [  # (function, inputs, out shape or None, expected target)
         (numelu.elu, (np.array([-1.5]), 0.5), (threshold,), "parallel"),
         (numelu.elu, (np.array([-1.5]), 0.5), (threshold - 1,), "cpu"),
         (numelu.elu, (np.float64(-1.5), 0.5), (threshold,), "parallel"),
-        (numelu.elu, (row, 0.5), (threshold // 256, 256), "parallel"),
-        (numelu.elu, (row, 0.5), (threshold // 256 - 1, 256), "cpu"),
-        (numelu.elu_backward, (row, row, 0.5), (threshold // 256, 256), "parallel"),
-        (numelu.elu, (row, np.linspace(0.5, 2, 256)[:, None]), None, "parallel"),
-        (numelu.elu, (row[:, :255], np.linspace(0.5, 2, 256)[:, None]), None, "cpu"),
+        (numelu.elu, (row, 0.5), (threshold // side, side), "parallel"),
+        (numelu.elu, (row, 0.5), (threshold // side - 1, side), "cpu"),
+        (numelu.elu_backward, (row, row, 0.5), (threshold // side, side), "parallel"),
+        (numelu.elu, (row, np.linspace(0.5, 2, side)[:, None]), None, "parallel"),
+        (numelu.elu, (row[:, :side - 1], np.linspace(0.5, 2, side)[:, None]), None, "cpu"),
         (numelu.elu_backward, (row, row.T, 0.5), None, "parallel"),
         (numelu.elu_backward, (row, row.T, np.full((2, 1, 1), 0.5)), None, "parallel"),
-        (numelu.elu_backward, (row[:, :255], row.T, 0.5), None, "cpu"),
+        (numelu.elu_backward, (row[:, :side - 1], row.T, 0.5), None, "cpu"),
         (numelu.elu, (row, 0.5), None, "cpu"),
     ]
     for function, inputs, shape, expected in cases:
