@@ -3,6 +3,7 @@ configured for a fair comparison; why one is unusable here; the versions for the
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -43,11 +44,17 @@ def _peer(module: str) -> Any:
     return imported
 
 
+#: Environment variables that limit a peer's vector width (PyTorch's kernel choice, XLA's
+#: code generation): the report names them where set.
+PEER_ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "XLA_FLAGS")
+
+
 def peer_versions() -> dict[str, str]:
     """Versions of numelu, NumPy, Numba and every importable peer (for the report header)."""
     import numba
 
     import numelu
+    from numelu import _kernels
 
     versions = {"numelu": numelu.__version__, "numpy": np.__version__,
                 "numba": numba.__version__}
@@ -56,6 +63,11 @@ def peer_versions() -> dict[str, str]:
     except ValueError:
         pass
     versions["threads"] = str(numba.get_num_threads())
+    library, _ = _kernels.choice()
+    versions["kernels"] = f"precompiled {library.level}" if library is not None else "JIT"
+    for variable in PEER_ISA_VARIABLES:     # a peer held to a narrower vector width
+        if os.environ.get(variable):
+            versions[variable] = os.environ[variable]
     for module in ("torch", "numexpr", "jax"):
         if _peer_problem(module) is None:
             versions[module] = str(getattr(_peer(module), "__version__", "?"))
