@@ -189,12 +189,19 @@ def _select_nonpositive(x, value_if_positive, value_if_nonpositive):
 
 @register_jitable(forceinline=True)
 def _quotient_unchecked(x, alpha):
-    """``x / alpha`` as ``q + q_lo`` like :func:`_quotient`, with ``q_lo`` left non-finite
-    where alpha is 0 or inf (or x is inf): for the compiled loops' fast twins, whose non-finite
-    results the loops compute again with the checked formula (the NaN or inf here raises the
-    flag that calls for that second look)."""
-    q = x / alpha
-    return q, fma(-q, alpha, x) * (const(1.0, x) / alpha)
+    """``x / alpha`` as ``q + q_lo`` like :func:`_quotient`, for the compiled loops' fast twins:
+    without a division per element (``1/alpha`` is computed once for a loop over one alpha),
+    and NaN where ``1/alpha`` is infinite (alpha 0 or subnormal), whose ``inf - inf`` raises the
+    flag that has the loops compute those results again with the checked formula.
+
+    ``q = x * (1/alpha)`` may differ from the rounded quotient by an ulp, but the exact remainder
+    ``x - q*alpha`` (one FMA), scaled by the same reciprocal, repairs that to second order: the
+    sum is the quotient to about twice the working precision, as :func:`_quotient`'s (also for a
+    huge alpha, whose reciprocal is subnormal: its error enters only times the remainder)."""
+    inv = const(1.0, x) / alpha
+    mark = inv - inv                 # 0, or NaN for an infinite reciprocal: into q, which the
+    q = fma(x, inv, mark)            # kernels' clamp passes on (a NaN q_lo would be dropped)
+    return q, fma(-q, alpha, x) * inv
 
 
 @register_jitable(forceinline=True)

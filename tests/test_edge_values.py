@@ -337,3 +337,26 @@ def test_derivative_keeps_the_sign_of_alpha_where_exp_underflows(name, alpha, dt
         got = call_at(name, x, dtype, target, alpha)
     np.testing.assert_array_equal(got, 0.0)
     assert np.all(np.signbit(got) == (alpha < 0)), got
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["celu", "celu_derivative", "celu_backward"])
+@pytest.mark.parametrize("scale", [0.25, 0.5, 1.0])
+@pytest.mark.parametrize("target", ["cpu", "parallel"])
+def test_celu_with_a_subnormal_alpha(dtype, name, scale, target):
+    """An alpha so small that ``1/alpha`` overflows: ``x / alpha`` is still an ordinary number
+    for x of alpha's size, and the results are the formula's (to 1e-4 relative: a subnormal
+    alpha carries few bits, and the bound is about gross errors, not ulps), computed in float64
+    or long double from the same inputs."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    alpha = dtype(tiny * 2**20 * scale)                 # 1/alpha overflows in both dtypes
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.array(1, dtype) / alpha)
+    x = -alpha * np.linspace(0.0, 12.0, 3 * 16_384 + 7).astype(dtype)
+    call = getattr(getattr(numelu, name), target)
+    with np.errstate(all="ignore"):
+        got = call(np.ones_like(x), x, alpha) if name.endswith("backward") else call(x, alpha)
+        wide, a = x.astype(np.longdouble), np.longdouble(alpha)
+        want = a * np.expm1(wide / a) if name == "celu" else np.exp(wide / a)
+    want = np.where(wide < 0, want, wide if name == "celu" else 1).astype(dtype)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=0)
