@@ -7,11 +7,11 @@ near-minimax polynomial ``Q`` (``_exp_coefficients``, generated with mpmath by
 ``scripts/exp_coefficients.py``), ``2**k`` built from exponent bits, and the last sum done by
 an exact Fast2Sum, so that one rounding is left.  What each kernel does not need is left out
 (the upper clamp where callers pass ``min(x, 0)``, the two-step ``2**k`` where no result is
-subnormal): every operation counts in loops that run at a few cycles per vector.  :func:`build_kernels` makes one set from an
-:class:`ExpFormat` (the constants of one float format) out of small factories; ``_math_cpu``
-registers them as the CPU implementations of the stubs in ``_math_stubs``.  Arguments are clamped
-before the reduction, so NaN or inf input raises no floating-point flag; callers select those
-results themselves.
+subnormal): every operation counts in loops that run at a few cycles per vector.
+:func:`build_kernels` makes one set from an :class:`ExpFormat` (the constants of one float
+format) out of small factories; ``_math_cpu`` registers them as the CPU implementations of the
+stubs in ``_math_stubs``.  Arguments are clamped before the reduction, so NaN or inf input
+raises no floating-point flag; callers select those results themselves.
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ def _constants(fmt: ExpFormat) -> _Constants:
     return _Constants(
         inv_ln2=f(1.0 / math.log(2.0)), ln2_hi=f(fmt.ln2_hi), ln2_lo=f(fmt.ln2_lo),
         shifter=shifter, shifter_bits=i(np.array(shifter).view(i)),
-        coeffs=tuple(f(c) for c in fmt.coefficients), one=f(1.0), zero=f(0.0), inf=f(np.inf), huge=f(np.finfo(f).max),
+        coeffs=tuple(f(c) for c in fmt.coefficients),
+        one=f(1.0), zero=f(0.0), inf=f(np.inf), huge=f(np.finfo(f).max),
         expm1_low=f(fmt.expm1_low), exp_low=f(fmt.exp_low), scaled_low=f(fmt.scaled_low),
         high=f(fmt.high), wide_high=f(fmt.wide_high),
         expm1_high=f((fmt.mantissa_bits + 1) * math.log(2.0)),

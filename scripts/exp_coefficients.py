@@ -53,11 +53,12 @@ def render() -> str:
              '"""', ""]
     for name, degree in DEGREES.items():
         coefficients, weight = fit(degree)
+        exponent = int(mpmath.ceil(mpmath.log(weight, 2)))
         lines.append(f"#: degree {degree}; fit error relative to expm1(r) at most "
-                     f"{mpmath.nstr(weight, 3)} (below 2**{int(mpmath.ceil(mpmath.log(weight, 2)))})")
+                     f"{mpmath.nstr(weight, 3)} (below 2**{exponent})")
         lines.append(f"{name.upper()} = (")
-        lines += [f"    {mpmath.nstr(c, 25, strip_zeros=False, min_fixed=-1, max_fixed=-1)!r},"
-                  .replace("'", "") for c in coefficients]
+        lines += [f"    {mpmath.nstr(c, 25, strip_zeros=False, min_fixed=-1, max_fixed=-1)},"
+                  for c in coefficients]
         lines.append(")")
     return "\n".join(lines) + "\n"
 
