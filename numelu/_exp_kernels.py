@@ -80,6 +80,8 @@ class Kernels(NamedTuple):
     expm1_hilo_wide: Callable
     exp_hilo_wide: Callable
     scaled_expm1_hilo_wide: Callable
+    scaled_expm1_hilo_nonpositive: Callable
+    exp_hilo_nonpositive: Callable
 
 
 class _Constants(NamedTuple):
@@ -128,12 +130,18 @@ def _constants(fmt: ExpFormat) -> _Constants:
     )
 
 
-def _make_clamp(c: _Constants, top) -> Callable:
+def _make_clamp(c: _Constants, top, low_part: bool) -> Callable:
     """``clamp(x, x_lo, low)``: ``x`` held in ``[low, top]`` (``top`` None: no upper bound,
-    for callers that pass ``min(x, 0)``), ``x_lo`` dropped where ``x`` was moved."""
+    for callers that pass ``min(x, 0)``), ``x_lo`` dropped where ``x`` was moved.  A NaN ``x``
+    with a low part passes unchanged, with its ``x_lo`` (CELU's quotient marks a result for the
+    loops' second look by a NaN; a NaN goes through the reduction raising no flag)."""
     zero = c.zero
 
-    if top is None:
+    if top is None and low_part:
+        @njit(inline="always")
+        def clamp(x, x_lo, low):
+            return (low, zero) if x < low else (x, x_lo)
+    elif top is None:
         @njit(inline="always")
         def clamp(x, x_lo, low):
             return (x, x_lo) if x > low else (low, zero)
@@ -174,14 +182,14 @@ def _make_polynomial(c: _Constants) -> Callable:
     return polynomial
 
 
-def _make_split(c: _Constants, top) -> Callable:
+def _make_split(c: _Constants, top, low_part: bool) -> Callable:
     """``split(x, x_lo, low)``: clamp ``x`` (:func:`_make_clamp`), then ``x + x_lo = k*ln2 + r
-    + r_lo``; returns ``(k, r, expm1(r) - r)``.  ``top`` None: the callers' ``x_lo`` is 0, and
-    ``r`` and ``r_lo`` take one FMA each."""
+    + r_lo``; returns ``(k, r, expm1(r) - r)``.  Without a ``low_part`` the callers' ``x_lo``
+    is 0, and ``r`` and ``r_lo`` take one FMA each."""
     inv_ln2, ln2_lo, shifter, shifter_bits = c.inv_ln2, c.ln2_lo, c.shifter, c.shifter_bits
     minus_ln2_hi, minus_ln2_lo, half = -c.ln2_hi, -c.ln2_lo, c.coeffs[-1]
-    no_low_part = top is None
-    clamp = _make_clamp(c, top)
+    no_low_part = not low_part
+    clamp = _make_clamp(c, top, low_part)
     polynomial = _make_polynomial(c)
 
     @njit(inline="always")
@@ -264,22 +272,25 @@ def _make_wide_powers(c: _Constants) -> Callable:
 
 
 #: What a kernel's argument range needs of the reduction: the upper clamp (None: callers
-#: pass ``min(x, 0)``) and the powers of 2 (normal, two-step for subnormal results, or wide).
+#: pass ``min(x, 0)``, or CELU's ``x / alpha`` for a positive alpha), the powers of 2 (normal,
+#: two-step for subnormal results, or wide) and whether the argument has a low part.
 _RANGES = {
-    "nonpositive": (None, _make_normal_powers),
-    "nonpositive_deep": (None, _make_powers),
-    "any": ("high", _make_normal_powers),
-    "expm1_fast": ("expm1_high", _make_normal_powers),
-    "any_deep": ("high", _make_powers),
-    "wide": ("wide_high", _make_wide_powers),
+    "nonpositive": (None, _make_normal_powers, False),
+    "nonpositive_deep": (None, _make_powers, False),
+    "nonpositive_hilo": (None, _make_normal_powers, True),
+    "nonpositive_deep_hilo": (None, _make_powers, True),
+    "any": ("high", _make_normal_powers, True),
+    "expm1_fast": ("expm1_high", _make_normal_powers, True),
+    "any_deep": ("high", _make_powers, True),
+    "wide": ("wide_high", _make_wide_powers, True),
 }
 
 
 def _make_reduce(c: _Constants, arguments: str) -> Callable:
     """``reduce(x, x_lo, low)``: ``(scale, post, post2, r, tail)`` with ``2**k = scale * post *
     post2``, for the ``arguments`` of :data:`_RANGES`."""
-    top, make_powers = _RANGES[arguments]
-    split = _make_split(c, None if top is None else getattr(c, top))
+    top, make_powers, low_part = _RANGES[arguments]
+    split = _make_split(c, None if top is None else getattr(c, top), low_part)
     powers = make_powers(c)
 
     @njit(inline="always")
@@ -386,6 +397,7 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``expm1_hilo``, ``exp_hilo`` and their wide twins: the argument as ``x + x_lo``."""
     zero, expm1_low, exp_low, high = c.zero, c.expm1_low, c.exp_low, c.high
     reduce, reduce_deep, reduce_wide = p.reduce["any"], p.reduce["any_deep"], p.reduce["wide"]
+    reduce_nonpositive = p.reduce["nonpositive_deep_hilo"]
     beyond, expm1_parts_wide, exp_parts = p.beyond, p.expm1_parts_wide, p.exp_parts
 
     @njit(inline="always")
@@ -403,6 +415,15 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
         return beyond(x) if x > high else y
 
     @njit(inline="always")
+    def exp_hilo_nonpositive(x, x_lo):
+        """For ``x <= 0`` or NaN only (CELU's ``x / alpha`` for a positive alpha): no upper
+        clamp and no overflow marker; below ``exp_low`` a zero scale makes the result +0."""
+        scale, post, _, r, tail = reduce_nonpositive(x, x_lo, exp_low)
+        scale = zero if x < exp_low else scale
+        s, t = exp_parts(scale, r, tail)
+        return (s + t) * post
+
+    @njit(inline="always")
     def expm1_hilo_wide(x, x_lo):
         scale, post, post2, r, tail = reduce_wide(x, x_lo, expm1_low)
         s, t = expm1_parts_wide(scale, r, tail)
@@ -416,6 +437,7 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
         return zero if x < exp_low else y
 
     return {"expm1_hilo": expm1_hilo, "exp_hilo": exp_hilo,
+            "exp_hilo_nonpositive": exp_hilo_nonpositive,
             "expm1_hilo_wide": expm1_hilo_wide, "exp_hilo_wide": exp_hilo_wide}
 
 
@@ -424,6 +446,7 @@ def _make_scaled_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     zero, inf, expm1_low, wide_high = c.zero, c.inf, c.expm1_low, c.wide_high
     expm1_high, beyond = c.expm1_high, _make_beyond(c, c.expm1_high)
     reduce, reduce_wide = p.reduce["expm1_fast"], p.reduce["wide"]
+    reduce_nonpositive = p.reduce["nonpositive_hilo"]
     expm1_parts, expm1_parts_wide, times_factor = p.expm1_parts, p.expm1_parts_wide, p.times_factor
 
     @njit(inline="always")
@@ -433,6 +456,13 @@ def _make_scaled_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
         scale, post, _, r, tail = reduce(x, x_lo, expm1_low)
         s, t = expm1_parts(scale, r, tail)
         return beyond(x) * factor if x > expm1_high else times_factor(s, t, factor)
+
+    @njit(inline="always")
+    def scaled_expm1_hilo_nonpositive(x, x_lo, factor):
+        """For ``x <= 0`` or NaN only (a positive alpha): no upper clamp, no overflow marker."""
+        scale, post, _, r, tail = reduce_nonpositive(x, x_lo, expm1_low)
+        s, t = expm1_parts(scale, r, tail)
+        return times_factor(s, t, factor)
 
     @njit(inline="always")
     def scaled_expm1_hilo_wide(x, x_lo, factor):
@@ -451,6 +481,7 @@ def _make_scaled_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
         return inf * factor if x > wide_high else y * post * post2
 
     return {"scaled_expm1_hilo": scaled_expm1_hilo,
+            "scaled_expm1_hilo_nonpositive": scaled_expm1_hilo_nonpositive,
             "scaled_expm1_hilo_wide": scaled_expm1_hilo_wide}
 
 
@@ -511,7 +542,7 @@ def _make_scaled_exp(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 
 
 def build_kernels(fmt: ExpFormat) -> Kernels:
-    """The ten CPU kernels for one float format."""
+    """The twelve CPU kernels for one float format."""
     c = _constants(fmt)
     parts = _make_parts(c)
     pieces = _Pieces({name: _make_reduce(c, name) for name in _RANGES}, *parts,

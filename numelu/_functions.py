@@ -45,6 +45,13 @@ class FunctionSpec:
         return _scalar().FAST.get(self.name, self.formula)
 
     @property
+    def fast_positive_alpha(self) -> Callable | None:
+        """A faster twin for a loop over one positive alpha, where there is one (CELU's: its
+        ``x / alpha`` is never positive there), else None; its non-finite results are looked at
+        again as :attr:`fast`'s are."""
+        return _scalar().FAST_POSITIVE_ALPHA.get(self.name)
+
+    @property
     def exact(self) -> Callable | None:
         """``formula`` where :attr:`fast` is a twin that needs a second look, else None."""
         return self.formula if self.name in _scalar().FAST else None

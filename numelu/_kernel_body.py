@@ -2,7 +2,8 @@
 
 Per call it picks a layout (:func:`choose_layout`): all operands contiguous (a unit-stride loop
 LLVM vectorises), contiguous data with a broadcast scalar ``alpha`` (alpha loaded once; the loop
-still vectorises), or strided (every stride NumPy hands over, a strided or reversed ``out``
+still vectorises; CELU's has a twin for a positive alpha, whose ``x / alpha`` is never
+positive), or strided (every stride NumPy hands over, a strided or reversed ``out``
 included).  An ``out`` that overlaps an input without being it element for element (a
 reduction, an accumulate, ``f(b[1:], out=b[:-1])``) runs element by element, in order.
 
@@ -85,19 +86,8 @@ def make_check(spec: FunctionSpec, char: str, prefix: str):
     return jit(check, f"{prefix}_check", inline="always")
 
 
-def make_compute_block(spec: FunctionSpec, char: str, prefix: str):
-    """``compute_block(layout, a0, a1, a2, out, s0, s1, s2, so, start, stop)``: the formula
-    stored for elements ``[start, stop)`` by the loop of ``layout`` (each inlined: one copy of
-    the formula per layout)."""
-    load, store, item = ACCESSORS[char]
-    call = _caller(spec.fast, spec.nin, prefix)
-    nin = spec.nin
-
-    def contiguous(a0, a1, a2, out, start, stop):
-        for i in range(start, stop):
-            off = i * item
-            v0, v1, v2 = load(a0, off), load(a1, off), load(a2, off)
-            store(out, off, call(v0, v1, v2))
+def _make_scalar_alpha(call, nin: int, item: int, load, store):
+    """The loop over contiguous data with one alpha, loaded once, running ``call``."""
 
     def scalar_alpha(a0, a1, a2, out, start, stop):
         alpha = load(a2 if nin == 3 else a1, 0)
@@ -105,6 +95,48 @@ def make_compute_block(spec: FunctionSpec, char: str, prefix: str):
             off = i * item
             v1 = alpha if nin == 2 else load(a1, off)
             store(out, off, call(load(a0, off), v1, alpha))
+
+    return scalar_alpha
+
+
+def _make_scalar_alpha_layout(spec: FunctionSpec, char: str, prefix: str, call):
+    """The SCALAR_ALPHA layout's loop: :func:`_make_scalar_alpha`, or, for a function with a
+    twin for a positive alpha (``spec.fast_positive_alpha``), two such loops and a test of the
+    alpha's sign."""
+    load, store, item = ACCESSORS[char]
+    nin = spec.nin
+    any_alpha = _make_scalar_alpha(call, nin, item, load, store)
+    if spec.fast_positive_alpha is None:
+        return any_alpha
+    any_alpha = jit(any_alpha, f"{prefix}_any_alpha", inline="always")
+    call_positive = _caller(spec.fast_positive_alpha, nin, f"{prefix}_positive")
+    positive_alpha = jit(_make_scalar_alpha(call_positive, nin, item, load, store),
+                         f"{prefix}_positive_alpha", inline="always")
+
+    def scalar_alpha(a0, a1, a2, out, start, stop):
+        if load(a2 if nin == 3 else a1, 0) > 0:          # NaN: the loop for any alpha
+            positive_alpha(a0, a1, a2, out, start, stop)
+        else:
+            any_alpha(a0, a1, a2, out, start, stop)
+
+    return scalar_alpha
+
+
+def make_compute_block(spec: FunctionSpec, char: str, prefix: str):
+    """``compute_block(layout, a0, a1, a2, out, s0, s1, s2, so, start, stop)``: the formula
+    stored for elements ``[start, stop)`` by the loop of ``layout`` (each inlined: one copy of
+    the formula per layout, and one more for a positive scalar alpha where the function has a
+    twin for it)."""
+    load, store, item = ACCESSORS[char]
+    call = _caller(spec.fast, spec.nin, prefix)
+
+    def contiguous(a0, a1, a2, out, start, stop):
+        for i in range(start, stop):
+            off = i * item
+            v0, v1, v2 = load(a0, off), load(a1, off), load(a2, off)
+            store(out, off, call(v0, v1, v2))
+
+    scalar_alpha = _make_scalar_alpha_layout(spec, char, prefix, call)
 
     def strided(a0, a1, a2, out, s0, s1, s2, so, start, stop):
         for i in range(start, stop):

@@ -86,9 +86,11 @@ def _register_unary(stub, kernel: str) -> None:
 
 
 for _stub, _kernel in ((stubs.expm1_hilo, "expm1_hilo"), (stubs.exp_hilo, "exp_hilo"),
+                       (stubs.exp_hilo_nonpositive, "exp_hilo_nonpositive"),
                        (stubs.exp_hilo_wide, "exp_hilo_wide")):
     _register_hilo(_stub, _kernel)
 for _stub, _kernel in ((stubs.scaled_expm1_hilo, "scaled_expm1_hilo"),
+                       (stubs.scaled_expm1_hilo_nonpositive, "scaled_expm1_hilo_nonpositive"),
                        (stubs.scaled_expm1_hilo_wide, "scaled_expm1_hilo_wide")):
     _register_scaled_hilo(_stub, _kernel)
 _register_pair(stubs.scaled_exp_pair, "scaled_exp_pair")

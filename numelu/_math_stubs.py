@@ -82,6 +82,12 @@ def exp_hilo_wide(x, x_lo):
     return exp_hilo(x, x_lo)
 
 
+def exp_hilo_nonpositive(x, x_lo):
+    """:func:`exp_hilo` for ``x <= 0`` (or NaN) only: CELU's ``x / alpha`` for a positive
+    alpha, which the CPU kernel takes with no upper clamp (the compiled loops' twin for that)."""
+    return exp_hilo(x, x_lo)
+
+
 def fma(a, b, c):
     """``a*b + c`` rounded once."""
     from fractions import Fraction
@@ -118,6 +124,11 @@ def scaled_expm1_hilo(x, x_lo, factor):
     """``factor * expm1(x + x_lo)`` (see :func:`expm1_hilo`), rounded once like
     :func:`scaled_expm1`: CELU's ``alpha * expm1(x / alpha)``."""
     return _like(x, float(factor) * float(expm1_hilo(float(x), float(x_lo))))
+
+
+def scaled_expm1_hilo_nonpositive(x, x_lo, factor):
+    """:func:`scaled_expm1_hilo` for ``x <= 0`` (or NaN) only, as :func:`exp_hilo_nonpositive`."""
+    return scaled_expm1_hilo(x, x_lo, factor)
 
 
 def scaled_expm1_hilo_wide(x, x_lo, factor):

@@ -37,6 +37,7 @@ from numelu._constants import SELU_ALPHA, SELU_ALPHA_DECIMAL, SELU_SCALE, SELU_S
 from numelu._cuda import math_overloads  # noqa: F401
 from numelu._math_stubs import (
     exp_hilo,
+    exp_hilo_nonpositive,
     exp_hilo_wide,
     fma,
     nonpositive_part,
@@ -45,6 +46,7 @@ from numelu._math_stubs import (
     scaled_exp_pair,
     scaled_expm1,
     scaled_expm1_hilo,
+    scaled_expm1_hilo_nonpositive,
     scaled_expm1_hilo_wide,
     scaled_expm1_pair,
     select,
@@ -275,6 +277,9 @@ def _named(function, name: str):
 # the fast ones leave inf early (``WIDE``, ``_functions.FunctionSpec.exact``).
 celu = _named(_celu_with(scaled_expm1_hilo_wide, _quotient), "celu")
 _celu_fast = _named(_celu_with(scaled_expm1_hilo, _quotient_unchecked), "_celu_fast")
+# for a positive alpha, x / alpha <= 0: no upper clamp and no overflow marker
+_celu_fast_positive = _named(_celu_with(scaled_expm1_hilo_nonpositive, _quotient_unchecked),
+                             "_celu_fast_positive")
 
 
 # --------------------------------------------------------------------------- derivatives
@@ -313,6 +318,9 @@ def _celu_derivative_with(exp_kernel, quotient):
 celu_derivative = _named(_celu_derivative_with(exp_hilo_wide, _quotient), "celu_derivative")
 _celu_derivative_fast = _named(_celu_derivative_with(exp_hilo, _quotient_unchecked),
                                "_celu_derivative_fast")
+_celu_derivative_fast_positive = _named(
+    _celu_derivative_with(exp_hilo_nonpositive, _quotient_unchecked),
+    "_celu_derivative_fast_positive")
 
 
 @register_jitable(forceinline=True)
@@ -371,8 +379,16 @@ def _celu_backward_with(derivative):
 
 celu_backward = _named(_celu_backward_with(celu_derivative), "celu_backward")
 _celu_backward_fast = _named(_celu_backward_with(_celu_derivative_fast), "_celu_backward_fast")
+_celu_backward_fast_positive = _named(_celu_backward_with(_celu_derivative_fast_positive),
+                                      "_celu_backward_fast_positive")
 
 #: The fast twins of the public CELU formulas, by name: what the compiled ufunc loops run
 #: (``_functions``); a non-finite result from finite inputs is computed again with the public one.
 FAST = {"celu": _celu_fast, "celu_derivative": _celu_derivative_fast,
         "celu_backward": _celu_backward_fast}
+#: The fast twins for one positive alpha over the whole loop (``x / alpha <= 0`` there, so that
+#: the exponential needs no upper clamp and no overflow marker): what the loops run when NumPy
+#: hands them a scalar alpha above 0.
+FAST_POSITIVE_ALPHA = {"celu": _celu_fast_positive,
+                       "celu_derivative": _celu_derivative_fast_positive,
+                       "celu_backward": _celu_backward_fast_positive}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -360,3 +361,38 @@ def test_celu_with_a_subnormal_alpha(dtype, name, scale, target):
         want = a * np.expm1(wide / a) if name == "celu" else np.exp(wide / a)
     want = np.where(wide < 0, want, wide if name == "celu" else 1).astype(dtype)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=0)
+
+
+def _celu_edge_arguments(dtype) -> np.ndarray:
+    """Negative x across every range of CELU's kernels, both zeros, NaN and the infinities,
+    shuffled into a run long enough for the vector loops and their remainders."""
+    info = np.finfo(dtype)
+    magnitudes = [0.0, float(info.smallest_subnormal), 1e-30, 1e-7, 0.5, 1.0, 20.0, 87.0, 100.0,
+                  104.0, 110.0, 700.0, 746.0, 800.0, 1e30, float(info.max), math.inf]
+    x = np.array([-m for m in magnitudes] + [0.0, 1.0, math.inf, math.nan], dtype=dtype)
+    return np.random.default_rng(5).permutation(np.tile(x, 9))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("name", ["celu", "celu_derivative", "celu_backward"])
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 7.5, 1e30, "tiny", "subnormal", "max", math.inf,
+                                   -0.3, -7.5, -math.inf, math.nan])
+@pytest.mark.parametrize("target", ["cpu", "parallel"])
+def test_celu_scalar_alpha_loop_matches_the_general_loop(dtype, name, alpha, target):
+    """One alpha for the whole call runs its own loop (for a positive alpha a twin with no
+    upper clamp: ``x / alpha <= 0``); it gives the bits and the floating-point warnings of the
+    loop that reads alpha per element, whose values the other tests check."""
+    info = np.finfo(dtype)
+    alpha = dtype({"tiny": info.tiny, "subnormal": info.smallest_subnormal * 2**10,
+                   "max": info.max}.get(alpha, alpha))
+    x = _celu_edge_arguments(dtype)
+    call = getattr(getattr(numelu, name), target)
+    results = {}
+    for layout, a in (("scalar", alpha), ("array", np.full_like(x, alpha))):
+        args = (np.ones_like(x), x, a) if name.endswith("backward") else (x, a)
+        with np.errstate(all="warn"), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = call(*args)
+        results[layout] = got, sorted({str(w.message) for w in caught})
+    np.testing.assert_array_equal(results["scalar"][0], results["array"][0])
+    assert results["scalar"][1] == results["array"][1]

@@ -78,6 +78,16 @@ def _exp_hilo_cuda(x, x_lo):
         return impl
 
 
+@overload(stubs.exp_hilo_nonpositive, target="cuda")
+def _exp_hilo_nonpositive_cuda(x, x_lo):
+    return lambda x, x_lo: stubs.exp_hilo(x, x_lo)
+
+
+@overload(stubs.scaled_expm1_hilo_nonpositive, target="cuda")
+def _scaled_expm1_hilo_nonpositive_cuda(x, x_lo, factor):
+    return lambda x, x_lo, factor: stubs.scaled_expm1_hilo(x, x_lo, factor)
+
+
 # On CUDA: libdevice's exp runs to exp's own overflow; past it, a factor below 1 can bring the
 # product back into range, which ``factor * exp(x / 2) * exp(x / 2)`` reaches (three roundings
 # and two exps there: within about 3 ulp; a branch, as GPU threads diverge only there).
