@@ -170,8 +170,9 @@ def config(*, target: str | None = None, parallel_threshold: int | None = None) 
     Thread-safe: the override is seen only by the thread (or asyncio task) that entered it.
     ``parallel_threshold``: a whole number of elements >= 0 (see :func:`check_threshold`).
 
+    >>> big = np.ones(10**6)
     >>> with numelu.config(target="cpu"):
-    ...     numelu.elu(big_array)          # serial even for a large array
+    ...     y = numelu.elu(big)          # serial even for a large array
     """
     changes = {}
     if target is not None:
