@@ -11,7 +11,8 @@ subnormal): every operation counts in loops that run at a few cycles per vector.
 :func:`build_kernels` makes one set from an :class:`ExpFormat` (the constants of one float
 format) out of small factories; ``_math_cpu`` registers them as the CPU implementations of the
 stubs in ``_math_stubs``.  Arguments are clamped before the reduction, so NaN or inf input
-raises no floating-point flag; callers select those results themselves.
+raises no floating-point flag; callers select those results themselves, except that the wide
+kernels (the second look's and a user's compiled code's) return a NaN argument itself.
 """
 
 from __future__ import annotations
@@ -427,14 +428,15 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     def expm1_hilo_wide(x, x_lo):
         scale, post, post2, r, tail = reduce_wide(x, x_lo, expm1_low)
         s, t = expm1_parts_wide(scale, r, tail)
-        return (s + t) * post * post2
+        return (s + t) * post * post2 if x == x else x
 
     @njit(inline="always")
     def exp_hilo_wide(x, x_lo):
         scale, post, post2, r, tail = reduce_wide(x, x_lo, exp_low)
         s, t = exp_parts(scale, r, tail)
         y = (s + t) * post * post2
-        return zero if x < exp_low else y
+        y = zero if x < exp_low else y
+        return y if x == x else x
 
     return {"expm1_hilo": expm1_hilo, "exp_hilo": exp_hilo,
             "exp_hilo_nonpositive": exp_hilo_nonpositive,
@@ -478,7 +480,8 @@ def _make_scaled_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
         fused = muladd(s, factor, tf)
         plain = (s + t) * factor
         y = fused if (zero < abs(factor) < inf) & (abs(tf) < inf) else plain
-        return inf * factor if x > wide_high else y * post * post2
+        y = inf * factor if x > wide_high else y * post * post2
+        return y if x == x else x
 
     return {"scaled_expm1_hilo": scaled_expm1_hilo,
             "scaled_expm1_hilo_nonpositive": scaled_expm1_hilo_nonpositive,

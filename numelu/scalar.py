@@ -258,8 +258,10 @@ def _celu_with(scaled_expm1_kernel, quotient):
         negative_part = scaled_expm1_kernel(q, q_lo, alpha)
         # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
         # subnormal there, where alpha * (x / alpha) would bring back its rounding error times
-        # alpha.
-        negative_part = select(abs(q) < const(2.0**-60, x), x, negative_part)
+        # alpha.  Not for an infinite alpha, whose formula gives inf * expm1(-0.0), NaN (the
+        # limit is hoisted out of a loop over one alpha).
+        tiny = select(abs(alpha) < const(math.inf, x), const(2.0**-60, x), const(-1.0, x))
+        negative_part = select(abs(q) < tiny, x, negative_part)
         return select(x < const(0.0, x), negative_part, x)
 
     return celu
@@ -308,8 +310,9 @@ def _celu_derivative_with(exp_kernel, quotient):
         """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
         x, alpha = _as_floats2(x, alpha)
         q, q_lo = quotient(nonpositive_part(x), alpha)
+        # a NaN q (alpha NaN, or x and alpha infinite) gives NaN: the wide kernel returns it,
+        # and the fast ones, whose q_lo is then NaN too, compute it
         e = exp_kernel(q, q_lo)
-        e = select(q == q, e, q)         # NaN alpha: NaN (the exp kernel clamps a NaN argument)
         return _select_nonpositive(x, const(1.0, x), e)
 
     return celu_derivative

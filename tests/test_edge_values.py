@@ -396,3 +396,31 @@ def test_celu_scalar_alpha_loop_matches_the_general_loop(dtype, name, alpha, tar
         results[layout] = got, sorted({str(w.message) for w in caught})
     np.testing.assert_array_equal(results["scalar"][0], results["array"][0])
     assert results["scalar"][1] == results["array"][1]
+
+
+def _celu_formula(name: str, grad, x, alpha):
+    """CELU's formulas as NumPy evaluates them in x's dtype (no numelu code)."""
+    if name == "celu":
+        return np.where(x < 0, alpha * np.expm1(x / alpha), x)
+    derivative = np.where(x > 0, x.dtype.type(1), np.exp(x / alpha))
+    return derivative if name == "celu_derivative" else grad * derivative
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [math.inf, -math.inf, math.nan, 0.0, -0.0])
+@pytest.mark.parametrize("name", ["celu", "celu_derivative", "celu_backward"])
+def test_celu_special_alpha_gives_what_the_formula_gives(name, alpha, dtype, target):
+    """``alpha * expm1(x / alpha)`` / ``exp(x / alpha)`` with alpha = +-inf or NaN (a scalar),
+    +-0 (an array: a scalar zero is refused), for x of every size, both zeros, +-inf and NaN:
+    the formula's value in ``dtype``, NaN included (``inf * expm1(-0.0)``), not its limit."""
+    x = np.concatenate([-np.geomspace(1e-30, 1e30, 61), [-np.inf, -0.0, 0.0, 3.0, np.inf, np.nan]])
+    x = x.astype(dtype)
+    grad = np.full_like(x, 2.5)
+    a = np.full_like(x, alpha) if alpha == 0 else dtype(alpha)
+    args = (grad, x, a) if name == "celu_backward" else (x, a)
+    with np.errstate(all="ignore"):
+        got = getattr(numelu, name)(*args, target=target)
+        expected = _celu_formula(name, grad, x, dtype(alpha))
+    same = (got == expected) & (np.signbit(got) == np.signbit(expected))
+    bad = ~(same | (np.isnan(got) & np.isnan(expected)))
+    assert not bad.any(), (x[bad][:4], got[bad][:4], expected[bad][:4])
