@@ -190,11 +190,13 @@ def _select_nonpositive(x, value_if_positive, value_if_nonpositive):
 
 
 @register_jitable(forceinline=True)
-def _quotient_unchecked(x, alpha):
+def _quotient_unchecked(x, alpha, infinite_alpha_is_nan):
     """``x / alpha`` as ``q + q_lo`` like :func:`_quotient`, for the compiled loops' fast twins:
     without a division per element (``1/alpha`` is computed once for a loop over one alpha),
     and NaN where ``1/alpha`` is infinite (alpha 0 or subnormal), whose ``inf - inf`` raises the
-    flag that has the loops compute those results again with the checked formula.
+    flag that has the loops compute those results again with the checked formula; likewise for
+    an infinite alpha where ``infinite_alpha_is_nan`` (a constant: CELU itself, whose formula
+    gives ``inf * expm1(-0.0)`` there, NaN; its derivative's ``exp(-0.0)`` is 1).
 
     ``q = x * (1/alpha)`` may differ from the rounded quotient by an ulp, but the exact remainder
     ``x - q*alpha`` (one FMA), scaled by the same reciprocal, repairs that to second order: the
@@ -202,19 +204,24 @@ def _quotient_unchecked(x, alpha):
     huge alpha, whose reciprocal is subnormal: its error enters only times the remainder)."""
     inv = const(1.0, x) / alpha
     mark = inv - inv                 # 0, or NaN for an infinite reciprocal: into q, which the
-    q = fma(x, inv, mark)            # kernels' clamp passes on (a NaN q_lo would be dropped)
+    if infinite_alpha_is_nan:        # kernels' clamp passes on (a NaN q_lo would be dropped)
+        mark = mark + (alpha - alpha)
+    q = fma(x, inv, mark)
     return q, fma(-q, alpha, x) * inv
 
 
 @register_jitable(forceinline=True)
-def _quotient(x, alpha):
-    """``x / alpha`` as an unevaluated sum ``q + q_lo`` (exact to twice the working precision).
+def _quotient(x, alpha, infinite_alpha_is_nan):
+    """``x / alpha`` as an unevaluated sum ``q + q_lo`` (exact to twice the working precision);
+    ``q`` NaN for an infinite alpha where ``infinite_alpha_is_nan`` (:func:`_quotient_unchecked`).
 
     The remainder ``x - q*alpha`` (exact by the FMA) is scaled by ``1/alpha``, which a loop over
     one alpha computes once: a division per element fewer, and the rounded reciprocal costs
     nothing here (its error is a fraction of an ulp of ``q_lo``, itself below an ulp of ``q``).
     Where ``1/alpha`` overflows (a subnormal alpha) ``q_lo`` is dropped as non-finite."""
     q = x / alpha
+    if infinite_alpha_is_nan:
+        q = q + (alpha - alpha)
     q_lo = fma(-q, alpha, x) * (const(1.0, x) / alpha)
     finite = abs(q_lo) < const(math.inf, x)
     return q, select(finite, q_lo, const(0.0, x))
@@ -254,14 +261,13 @@ def _celu_with(scaled_expm1_kernel, quotient):
         """CELU: ``alpha * expm1(x / alpha)`` if ``x < 0`` else ``x``."""
         x, alpha = _as_floats2(x, alpha)
         # min(x, 0): a discarded lane (x > 0, alpha > 0) gets no x / alpha past exp's range
-        q, q_lo = quotient(nonpositive_part(x), alpha)
+        # an infinite alpha gives a NaN q, as its formula gives inf * expm1(-0.0), NaN
+        q, q_lo = quotient(nonpositive_part(x), alpha, True)
         negative_part = scaled_expm1_kernel(q, q_lo, alpha)
         # |x / alpha| < 2**-60: celu(x) = x * (1 + q/2 + ...) rounds to x; and x / alpha may be
         # subnormal there, where alpha * (x / alpha) would bring back its rounding error times
-        # alpha.  Not for an infinite alpha, whose formula gives inf * expm1(-0.0), NaN (the
-        # limit is hoisted out of a loop over one alpha).
-        tiny = select(abs(alpha) < const(math.inf, x), const(2.0**-60, x), const(-1.0, x))
-        negative_part = select(abs(q) < tiny, x, negative_part)
+        # alpha.
+        negative_part = select(abs(q) < const(2.0**-60, x), x, negative_part)
         return select(x < const(0.0, x), negative_part, x)
 
     return celu
@@ -309,7 +315,7 @@ def _celu_derivative_with(exp_kernel, quotient):
     def celu_derivative(x, alpha):
         """d celu / dx: ``1`` if ``x > 0`` else ``exp(x / alpha)``."""
         x, alpha = _as_floats2(x, alpha)
-        q, q_lo = quotient(nonpositive_part(x), alpha)
+        q, q_lo = quotient(nonpositive_part(x), alpha, False)
         # a NaN q (alpha NaN, or x and alpha infinite) gives NaN: the wide kernel returns it,
         # and the fast ones, whose q_lo is then NaN too, compute it
         e = exp_kernel(q, q_lo)
