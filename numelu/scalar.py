@@ -7,7 +7,8 @@ on the CPU and to libdevice on CUDA.  Arguments are promoted as NumPy promotes t
 integers and bools alone as float64).  Branches are selects over values computed for every
 input (the exp on a clamped argument), so that loops vectorise and a NaN comes out as itself.
 The CELU formulas cover CELU's whole domain (a negative alpha makes ``x / alpha`` positive); the
-ufuncs run fast twins (``FAST``) and compute again the few results those leave inf.
+ufuncs run fast twins (``FAST``; ``FAST_POSITIVE_ALPHA`` for one positive alpha) and compute
+again the few results those leave inf or NaN.
 
 Example::
 
