@@ -394,12 +394,30 @@ class _Pieces(NamedTuple):
     times_factor: Callable
 
 
+def _make_zeroed_exp_parts(c: _Constants, reduce: Callable, exp_parts: Callable,
+                           low) -> Callable:
+    """``parts(x, x_lo)``: ``exp(x + x_lo)`` as ``(s, t, post)`` (:func:`_make_parts`'s sum
+    and the second scaling step, 1 unless deep), for the arguments of ``reduce`` (never
+    positive); below ``low`` exp is taken as +0 (a zero scale makes both parts +0)."""
+    zero = c.zero
+
+    @njit(inline="always")
+    def parts(x, x_lo):
+        scale, post, _, r, tail = reduce(x, x_lo, low)
+        scale = zero if x < low else scale
+        s, t = exp_parts(scale, r, tail)
+        return s, t, post
+
+    return parts
+
+
 def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``expm1_hilo``, ``exp_hilo`` and their wide twins: the argument as ``x + x_lo``."""
     zero, expm1_low, exp_low, high = c.zero, c.expm1_low, c.exp_low, c.high
     reduce, reduce_deep, reduce_wide = p.reduce["any"], p.reduce["any_deep"], p.reduce["wide"]
-    reduce_nonpositive = p.reduce["nonpositive_deep_hilo"]
     beyond, expm1_parts_wide, exp_parts = p.beyond, p.expm1_parts_wide, p.exp_parts
+    nonpositive_parts = _make_zeroed_exp_parts(c, p.reduce["nonpositive_deep_hilo"], exp_parts,
+                                               exp_low)
 
     @njit(inline="always")
     def expm1_hilo(x, x_lo):
@@ -418,10 +436,8 @@ def _make_hilo(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     @njit(inline="always")
     def exp_hilo_nonpositive(x, x_lo):
         """For ``x <= 0`` or NaN only (CELU's ``x / alpha`` for a positive alpha): no upper
-        clamp and no overflow marker; below ``exp_low`` a zero scale makes the result +0."""
-        scale, post, _, r, tail = reduce_nonpositive(x, x_lo, exp_low)
-        scale = zero if x < exp_low else scale
-        s, t = exp_parts(scale, r, tail)
+        clamp and no overflow marker; +0 below ``exp_low``."""
+        s, t, post = nonpositive_parts(x, x_lo)
         return (s + t) * post
 
     @njit(inline="always")
@@ -513,17 +529,9 @@ def _make_scaled_expm1(c: _Constants, p: _Pieces) -> dict[str, Callable]:
 def _make_scaled_exp(c: _Constants, p: _Pieces) -> dict[str, Callable]:
     """``factor * exp(x)`` rounded once, for ``x <= high`` (callers pass ``min(x, 0)``)."""
     zero, inf, scaled_low, high = c.zero, c.inf, c.scaled_low, c.high
-    reduce, exp_parts = p.reduce["nonpositive_deep"], p.exp_parts
     times_factor, times_pair = p.times_factor, p.times_pair
-
-    @njit(inline="always")
-    def scaled_exp_parts(x):
-        """``exp(x)`` as ``s + t`` and the second scaling step ``post`` (1 unless deep); below
-        ``scaled_low`` exp(x) is taken as +0 (a zero scale makes both parts +0)."""
-        scale, post, _, r, tail = reduce(x, zero, scaled_low)
-        scale = zero if x < scaled_low else scale
-        s, t = exp_parts(scale, r, tail)
-        return s, t, post
+    # exp(x) taken as +0 below scaled_low
+    parts = _make_zeroed_exp_parts(c, p.reduce["nonpositive_deep"], p.exp_parts, scaled_low)
 
     @njit(inline="always")
     def scaled_exp(x, factor):
@@ -531,13 +539,13 @@ def _make_scaled_exp(c: _Constants, p: _Pieces) -> dict[str, Callable]:
         *before* the product, so the result is the formula's ``factor * 0``: a zero of
         factor's sign, NaN for an infinite factor (zeroed in the scale: cheaper than selecting
         ``0 * factor`` after the product)."""
-        s, t, post = scaled_exp_parts(x)
+        s, t, post = parts(x, zero)
         return times_factor(s, t, factor) * post
 
     @njit(inline="always")
     def scaled_exp_pair(x, factor, factor_lo):
         """For a positive constant factor given as ``factor + factor_lo``."""
-        s, t, post = scaled_exp_parts(x)
+        s, t, post = parts(x, zero)
         y = times_pair(s, t, factor, factor_lo) * post
         return inf if x > high else y
 
